@@ -1,0 +1,42 @@
+# Two entry points for a fresh machine: `make demo` and `make test`.
+# Both install into a project-local virtual environment (.venv).
+# llama-cpp-python is compiled from source; the default CMAKE_ARGS build a portable
+# binary (no -march=native, no AVX-512/AMX), because a native build on CPUs that
+# advertise AMX/AVX-512 can crash at the first decode. Override with
+# `CMAKE_ARGS="..." make demo`.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF
+export CMAKE_ARGS
+
+.PHONY: demo test install install-dev screenshot benchmarks clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+demo: install
+	$(BIN)/forkingpaths demo
+
+test: install-dev
+	$(BIN)/python -m pytest
+
+benchmarks: install-dev
+	$(BIN)/python benchmarks/stats_scale.py
+	$(BIN)/python benchmarks/throughput.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

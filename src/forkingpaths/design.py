@@ -1,0 +1,105 @@
+"""Design expansion: factors → conditions → trials, each with a content-derived id.
+
+Ids are hashes of what a condition or trial *is* (factor levels, model, item,
+repeat), never of where it sits in a list, so adding a factor level or an item
+leaves every existing id, and therefore every cached answer, unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+RESERVED_COLUMNS = frozenset(
+    {
+        "trial_id",
+        "condition_id",
+        "model",
+        "item_id",
+        "repeat",
+        "request_key",
+        "response_text",
+        "answer",
+        "option_probs",
+        "valid_mass",
+        "latency_s",
+        "prompt_tokens",
+        "completion_tokens",
+        "error",
+        "cached",
+    }
+)
+
+
+def _short_hash(payload: object) -> str:
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One combination of factor levels, e.g. ``{option_order: reversed, template: plain}``."""
+
+    levels: tuple[tuple[str, str], ...]  # (factor, level) in the spec's factor order
+
+    @property
+    def id(self) -> str:
+        return _short_hash(sorted(self.levels))
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.levels)
+
+    def label(self) -> str:
+        """A readable name such as ``option_order=reversed, template=plain``."""
+        return ", ".join(f"{f}={v}" for f, v in self.levels) or "(single condition)"
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One (model, item, condition, repeat): the unit that is executed, cached and stored."""
+
+    model: str
+    item_id: str
+    condition: Condition
+    repeat: int
+
+    @property
+    def id(self) -> str:
+        return _short_hash(
+            {"model": self.model, "item": self.item_id, "condition": sorted(self.condition.levels), "repeat": self.repeat}
+        )
+
+
+def expand_conditions(
+    factors: dict[str, list[str]], max_conditions: int | None = None, seed: int = 0
+) -> list[Condition]:
+    """The full factorial of factor levels, or a seeded random subset of it.
+
+    With ``max_conditions`` smaller than the factorial, the subset is drawn
+    without replacement by ``numpy.random.default_rng(seed)`` and returned in
+    factorial order, so the same spec always gives the same subset.
+    """
+    names = list(factors)
+    combos = [Condition(tuple(zip(names, values))) for values in itertools.product(*(factors[n] for n in names))]
+    if max_conditions is not None and max_conditions < len(combos):
+        rng = np.random.default_rng(seed)
+        chosen = np.sort(rng.choice(len(combos), size=max_conditions, replace=False))
+        combos = [combos[i] for i in chosen]
+    return combos
+
+
+def expand_trials(
+    models: list[str], item_ids: list[str], conditions: list[Condition], repeats: int
+) -> list[Trial]:
+    """Models × items × conditions × repeats, in that nesting order."""
+    return [
+        Trial(model, item_id, condition, repeat)
+        for model in models
+        for item_id in item_ids
+        for condition in conditions
+        for repeat in range(repeats)
+    ]

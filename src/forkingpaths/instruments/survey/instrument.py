@@ -1,0 +1,185 @@
+"""The survey instrument: render survey items as prompts and read back a distribution.
+
+Every design factor is undone before scoring: displayed labels are mapped back
+to canonical option indices, so ``option_probs`` is always in the data set's own
+option order whatever order or labels the model saw.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from forkingpaths.data import load_survey_items
+from forkingpaths.data.items import SurveyItem
+from forkingpaths.design import Condition
+from forkingpaths.instruments.base import Parsed
+from forkingpaths.instruments.survey import factors as F
+from forkingpaths.models.base import Capabilities, Message, Request, Response
+from forkingpaths.spec import Spec
+
+_LEADING_NOISE = re.compile(r"^[\s*_\"'`]*(?:(?:my\s+)?(?:answer|option|choice)(?:\s+is)?\s*[:\-]?\s*)?", re.IGNORECASE)
+_TRAILING_NOISE = re.compile(r"[\s*_\"'`.!,;:)\]]+$")
+
+
+def parse_choice(text: str, labels: list[str]) -> int | None:
+    """The displayed position a free-text answer picks, or ``None`` if it is not clear.
+
+    Accepts a label alone or followed by punctuation/explanation (``B``, ``(B)``,
+    ``B. Agree``, ``Answer: B``) and, for text labels, the option's text. An
+    answer that matches no label, or more than one, is unparseable: it is
+    counted as invalid, never defaulted to an option.
+    """
+    cleaned = _LEADING_NOISE.sub("", text.strip(), count=1).lstrip("([ ")
+    lowered = cleaned.lower()
+    exact = [i for i, label in enumerate(labels) if _TRAILING_NOISE.sub("", lowered) == label.lower()]
+    if len(exact) == 1:
+        return exact[0]
+    prefixed = [
+        i
+        for i, label in enumerate(labels)
+        if lowered.startswith(label.lower())
+        and (len(lowered) == len(label) or not lowered[len(label)].isalnum())
+    ]
+    if len(prefixed) == 1:
+        return prefixed[0]
+    if len(prefixed) > 1:  # text labels where one option's text starts another's: longest wins
+        longest = max(prefixed, key=lambda i: len(labels[i]))
+        if all(labels[longest].lower().startswith(labels[i].lower()) for i in prefixed):
+            return longest
+    return None
+
+
+class SurveyInstrument:
+    """Distributional alignment of a model's answers to human groups' answers."""
+
+    name = "survey"
+
+    def __init__(self, params: dict[str, Any], seed: int = 0) -> None:
+        self.params, self._param_problems = F.SurveyParams.from_dict(params)
+        self.seed = seed
+
+    # -- set-up -----------------------------------------------------------------
+    def load_items(self, spec: Spec, base_dir: Path) -> list[SurveyItem]:
+        return load_survey_items(spec.data, base_dir)
+
+    def validate(self, spec: Spec, items: list[SurveyItem]) -> list[str]:
+        groups = {g for item in items for g in item.groups}
+        languages = {lang for item in items for lang in item.translations}
+        problems = list(self._param_problems)
+        problems += F.validate_levels(spec.factors, self.params, groups, languages)
+        for group in self.params.persona_groups:
+            if group not in groups:
+                problems.append(f"instrument.params.persona_groups: unknown group {group!r}; expected one of {', '.join(sorted(groups))}")
+        for i, language in enumerate(spec.factors.get("language", [])):
+            if language == self.params.base_language:
+                continue
+            missing = [item.item_id for item in items if language not in item.translations]
+            if missing:
+                problems.append(f"factors.language[{i}]: items without a {language!r} translation: {', '.join(missing[:5])}")
+            for j, template in enumerate(spec.factors.get("template", ["plain"])):
+                if self.params.template_text(template, language) is None:
+                    problems.append(
+                        f"instrument.params.translations.{language}.templates.{template}: missing (needed by factors.template[{j}])"
+                    )
+            for style in spec.factors.get("label_style", ["letters"]):
+                if self.params.instruction(style, language) is None:
+                    problems.append(f"instrument.params.translations.{language}.instructions.{style}: missing")
+        return problems
+
+    def expand_factors(self, factors: dict[str, list[str]], items: list[SurveyItem]) -> dict[str, list[str]]:
+        """Expand each persona whose text names ``{group}`` into one level per target group."""
+        if "persona" not in factors:
+            return dict(factors)
+        groups = list(self.params.persona_groups) or sorted({g for item in items for g in item.groups})
+        expanded: list[str] = []
+        for level in factors["persona"]:
+            name, group = F.split_persona(level)
+            text = self.params.persona_text(name)
+            if name == "none" or group is not None or text is None or "{group}" not in text:
+                expanded.append(level)
+            else:
+                expanded.extend(f"{name}{F.PERSONA_SEPARATOR}{g}" for g in groups)
+        return {**factors, "persona": list(dict.fromkeys(expanded))}
+
+    # -- per trial ------------------------------------------------------------------
+    def elicitation(self, capabilities: Capabilities) -> str:
+        if self.params.elicitation == "auto":
+            return "logprobs" if capabilities.choice_logprobs else "sample"
+        return self.params.elicitation
+
+    def _display(self, item: SurveyItem, condition: Condition, spec: Spec) -> tuple[list[int], list[str], str, list[str]]:
+        """Permutation, labels, question text and displayed option texts for one condition."""
+        levels = condition.as_dict()
+        language = levels.get("language", self.params.base_language)
+        if language != self.params.base_language:
+            question, options = item.translations[language].question, list(item.translations[language].options)
+        else:
+            question, options = item.question, list(item.options)
+        perm = F.option_permutation(levels.get("option_order", "original"), len(options), item.item_id, self.seed)
+        shown = [options[i] for i in perm]
+        labels = F.option_labels(levels.get("label_style", "letters"), shown)
+        return perm, labels, question, shown
+
+    def render(self, item: SurveyItem, condition: Condition, repeat: int, spec: Spec, capabilities: Capabilities) -> Request:
+        levels = condition.as_dict()
+        language = levels.get("language", self.params.base_language)
+        style = levels.get("label_style", "letters")
+        _, labels, question, shown = self._display(item, condition, spec)
+        if style == "text":
+            option_block = "\n".join(f"- {text}" for text in shown)
+        else:
+            option_block = "\n".join(f"{label}. {text}" for label, text in zip(labels, shown))
+        persona_name, group = F.split_persona(levels.get("persona", "none"))
+        group_name = self.params.group_names.get(group, group) if group else ""
+        template = self.params.template_text(levels.get("template", "plain"), language) or ""
+        instruction = self.params.instruction(style, language) or ""
+        body = template.replace("{question}", question).replace("{options}", option_block).replace("{group}", group_name)
+        body = body.replace("{instruction}", instruction) if "{instruction}" in template else f"{body}\n\n{instruction}"
+        messages: list[Message] = []
+        if persona_name != "none":
+            persona = (self.params.persona_text(persona_name) or "").replace("{group}", group_name)
+            messages.append(Message("system", F.PERSONA_SYSTEM.replace("{persona}", persona)))
+        messages.append(Message("user", body.strip()))
+        if self.elicitation(capabilities) == "logprobs":
+            return Request("choice_logprobs", tuple(messages), labels=tuple(labels), temperature=0.0, max_tokens=1)
+        max_tokens = max(spec.sampling.max_tokens, max(len(t) for t in labels) // 2 + 8)
+        return Request(
+            "generate",
+            tuple(messages),
+            labels=tuple(labels),
+            temperature=self.params.sample_temperature,
+            max_tokens=max_tokens,
+            seed=spec.seed * 1_000_003 + repeat,
+        )
+
+    def parse(self, item: SurveyItem, condition: Condition, request: Request, response: Response) -> Parsed:
+        """Canonical answer and distribution from either elicitation mode."""
+        labels = list(request.labels)
+        perm = F.option_permutation(
+            condition.as_dict().get("option_order", "original"), len(labels), item.item_id, self.seed
+        )
+        if request.mode == "choice_logprobs":
+            return self._parse_probabilities(item, labels, perm, response)
+        chosen = parse_choice(response.text or "", labels)
+        answer = None if chosen is None else item.options[perm[chosen]]
+        return Parsed(answer=answer, option_probs=None, valid_mass=None)
+
+    @staticmethod
+    def _parse_probabilities(item: SurveyItem, labels: list[str], perm: list[int], response: Response) -> Parsed:
+        probs = response.label_probs or {}
+        canonical: list[float | None] = [None] * len(labels)
+        for position, label in enumerate(labels):
+            canonical[perm[position]] = probs.get(label)
+        scored = [(p, i) for i, p in enumerate(canonical) if p is not None]
+        answer = item.options[max(scored)[1]] if scored else None
+        return Parsed(answer=answer, option_probs=canonical, valid_mass=response.valid_mass)
+
+    # -- analyses ----------------------------------------------------------------------
+    def analyse(self, trials: pd.DataFrame, items: list[SurveyItem], spec: Spec, run_dir: Path) -> dict[str, Any]:
+        from forkingpaths.instruments.survey.analysis import analyse_survey
+
+        return analyse_survey(trials, items, spec, run_dir)

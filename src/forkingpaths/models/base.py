@@ -1,0 +1,161 @@
+"""The backend protocol: what every way of calling a model must provide.
+
+Backends know nothing of instruments. An instrument renders a :class:`Request`;
+a backend turns it into a :class:`Response`. The request's canonical JSON (with
+the backend name, the model identity and the repeat index) is the cache key, so
+everything that can change a model's answer must live in the request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+RequestMode = Literal["generate", "choice_logprobs", "embed"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message."""
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class Request:
+    """A concrete model call.
+
+    ``labels`` is required for ``choice_logprobs``: the option labels whose
+    probability as the model's next answer is wanted (e.g. ``("A", "B", "C")``).
+    ``seed`` only matters when ``temperature > 0``.
+    """
+
+    mode: RequestMode
+    messages: tuple[Message, ...]
+    labels: tuple[str, ...] = ()
+    temperature: float = 0.0
+    max_tokens: int = 16
+    seed: int | None = None
+
+    def canonical(self) -> dict[str, object]:
+        """A JSON-ready dict with a fixed key order: the identity of this call."""
+        return {
+            "mode": self.mode,
+            "messages": [{"role": m.role, "content": m.content} for m in self.messages],
+            "labels": list(self.labels),
+            "temperature": float(self.temperature),
+            "max_tokens": int(self.max_tokens),
+            "seed": self.seed,
+        }
+
+    def canonical_json(self) -> str:
+        return json.dumps(self.canonical(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def request_key(backend: str, model_identity: str, request: Request, repeat: int) -> str:
+    """SHA-256 of backend, model identity, canonical request and repeat index.
+
+    Never includes an API key: the identity of an HTTP model is endpoint + model name.
+    """
+    payload = json.dumps(
+        {
+            "backend": backend,
+            "model": model_identity,
+            "request": request.canonical(),
+            "repeat": repeat,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Response:
+    """What a backend returns for one request.
+
+    For ``choice_logprobs``: ``label_probs`` maps each requested label to its
+    probability renormalised over the labels (``None`` for a label the backend
+    could not score, e.g. absent from an API's top-k), and ``valid_mass`` is the
+    raw probability mass that fell on the labels before renormalising.
+    """
+
+    text: str | None = None
+    label_probs: dict[str, float | None] | None = None
+    valid_mass: float | None = None
+    embedding: list[float] | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_s: float | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "text": self.text,
+                "label_probs": self.label_probs,
+                "valid_mass": self.valid_mass,
+                "embedding": self.embedding,
+                "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens,
+                "latency_s": self.latency_s,
+                "extra": self.extra,
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, raw: str) -> "Response":
+        data = json.loads(raw)
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do; instruments pick their elicitation mode from these."""
+
+    generate: bool = True
+    choice_logprobs: bool = False
+    embed: bool = False
+    exact_logprobs: bool = False  # full-vocabulary distribution rather than a top-k cut
+
+
+class TransientBackendError(Exception):
+    """A failure worth retrying: timeout, connection error, HTTP 429 or 5xx.
+
+    ``retry_after`` carries a server's ``Retry-After`` hint in seconds, if any.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentBackendError(Exception):
+    """A failure retrying will not fix (bad request, unsupported mode, auth)."""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """An async way of calling one model.
+
+    ``name`` is the backend family (``llamacpp``, ``openai``); ``identity`` is a
+    stable string that changes whenever the model's weights or endpoint change
+    (a GGUF file hash, or endpoint + model name) and never contains a secret.
+    ``max_concurrency`` caps in-flight requests (1 for an in-process model).
+    """
+
+    name: str
+    identity: str
+    capabilities: Capabilities
+    max_concurrency: int
+
+    async def complete(self, request: Request) -> Response: ...
+
+    def versions(self) -> dict[str, str]: ...
+
+    async def aclose(self) -> None: ...

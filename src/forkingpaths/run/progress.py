@@ -1,0 +1,54 @@
+"""A rich progress bar fed by the executor's counters."""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from forkingpaths.run.executor import Counters
+
+
+class RunProgress:
+    """Trials done / total, trials per second, ETA, cache hits and errors.
+
+    Used as a context manager; the instance is the executor's progress hook.
+    """
+
+    def __init__(self, console: Console | None = None, description: str = "trials") -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]} trials/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            TextColumn("cache hits {task.fields[hits]} · errors {task.fields[errors]}"),
+            console=console,
+            transient=False,
+        )
+        self._task = self._progress.add_task(description, total=None, rate="–", hits=0, errors=0)
+        self._started = time.monotonic()
+        self._done_at_start: int | None = None
+
+    def __enter__(self) -> "RunProgress":
+        self._progress.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._progress.stop()
+
+    def __call__(self, counters: Counters) -> None:
+        if self._done_at_start is None:  # the rate counts executed trials, not cache hits
+            self._done_at_start = counters.done
+            self._started = time.monotonic()
+            self._progress.reset(self._task, total=counters.total, completed=counters.done)
+        elapsed = max(time.monotonic() - self._started, 1e-9)
+        executed = counters.done - self._done_at_start
+        rate = f"{executed / elapsed:.1f}" if executed else "–"
+        self._progress.update(
+            self._task, total=counters.total, completed=counters.done, rate=rate, hits=counters.cache_hits, errors=counters.errors
+        )

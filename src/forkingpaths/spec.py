@@ -1,0 +1,199 @@
+"""The evaluation spec: pydantic models, YAML loading and key-path error messages.
+
+A spec is validated completely before any model is called. Every problem is
+reported as one line naming its key path (``factors.option_order[2]: …``), so a
+user can fix all of them in one pass.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from forkingpaths.errors import SpecError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InstrumentSpec(_Strict):
+    """Which instrument turns items into requests, and its parameters."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class DataSpec(_Strict):
+    """Where items come from.
+
+    ``loader`` names a registered loader (see ``forkingpaths.data``); ``path`` is
+    resolved relative to the spec file; ``columns`` maps the loader's column
+    names to the file's; ``params`` holds loader-specific options; ``filter``
+    keeps items whose field (``item_id``, ``topic``, ``group``) is in the list.
+    """
+
+    loader: str
+    path: str | None = None
+    columns: dict[str, str] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict)
+    filter: dict[str, list[str]] = Field(default_factory=dict)
+    limit: int | None = Field(default=None, ge=1)
+    renormalise: bool = False
+    tolerance: float = Field(default=0.01, gt=0, lt=1)
+
+
+class SamplingSpec(_Strict):
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=16, ge=1, le=4096)
+
+
+class RetrySpec(_Strict):
+    """Retries of transient failures (timeouts, connection errors, 429, 5xx)."""
+
+    max_attempts: int = Field(default=4, ge=1, le=20)
+    initial_delay: float = Field(default=0.5, ge=0.0, le=60.0)
+    max_delay: float = Field(default=30.0, ge=0.0, le=600.0)
+    timeout: float = Field(default=120.0, gt=0.0, le=3600.0)
+
+
+class AnalysisSpec(_Strict):
+    """Settings shared by every analysis: interval level and resampling effort."""
+
+    level: float = Field(default=0.95, gt=0.5, lt=1.0)
+    n_resamples: int = Field(default=1000, ge=50, le=100_000)
+
+
+class Spec(_Strict):
+    """One evaluation: instrument, data, models, design and run settings."""
+
+    name: str = Field(min_length=1)
+    instrument: InstrumentSpec
+    data: DataSpec
+    models: list[str] = Field(default_factory=lambda: ["llamacpp"], min_length=1)
+    factors: dict[str, list[str]] = Field(default_factory=dict)
+    max_conditions: int | None = Field(default=None, ge=1)
+    repeats: int = Field(default=1, ge=1, le=1000)
+    seed: int = 0
+    sampling: SamplingSpec = Field(default_factory=SamplingSpec)
+    concurrency: int = Field(default=4, ge=1, le=256)
+    output_dir: str = "runs"
+    api_key_env: str = "OPENAI_API_KEY"
+    retries: RetrySpec = Field(default_factory=RetrySpec)
+    analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
+    validity: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("instrument", mode="before")
+    @classmethod
+    def _instrument_shorthand(cls, value: Any) -> Any:
+        """Accept ``instrument: survey`` as well as ``instrument: {name: survey, params: …}``."""
+        if isinstance(value, str):
+            return {"name": value}
+        return value
+
+    @field_validator("factors", mode="before")
+    @classmethod
+    def _levels_as_strings(cls, value: Any) -> Any:
+        """Levels are labels: YAML numbers and booleans are kept as their text."""
+        if not isinstance(value, dict):
+            return value
+        out: dict[Any, Any] = {}
+        for key, levels in value.items():
+            if isinstance(levels, list):
+                out[key] = [str(v) if isinstance(v, (int, float, bool)) else v for v in levels]
+            else:
+                out[key] = levels
+        return out
+
+    @model_validator(mode="after")
+    def _factor_levels_unique(self) -> "Spec":
+        problems: list[str] = []
+        for factor, levels in self.factors.items():
+            if not levels:
+                problems.append(f"factors.{factor}: needs at least one level")
+            seen: set[str] = set()
+            for i, level in enumerate(levels):
+                if level in seen:
+                    problems.append(f"factors.{factor}[{i}]: duplicate level {level!r}")
+                seen.add(level)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def with_overrides(
+        self,
+        *,
+        models: list[str] | None = None,
+        output_dir: str | None = None,
+        limit: int | None = None,
+        concurrency: int | None = None,
+    ) -> "Spec":
+        """A copy with command-line overrides applied (``None`` keeps the spec's value)."""
+        update: dict[str, Any] = {}
+        if models:
+            update["models"] = list(models)
+        if output_dir is not None:
+            update["output_dir"] = output_dir
+        if concurrency is not None:
+            update["concurrency"] = concurrency
+        if limit is not None:
+            update["data"] = self.data.model_copy(update={"limit": limit})
+        return self.model_copy(update=update)
+
+
+def format_loc(loc: tuple[int | str, ...]) -> str:
+    """``('factors', 'option_order', 2)`` → ``factors.option_order[2]``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _problems_from(error: ValidationError) -> list[str]:
+    problems = []
+    for err in error.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        problems.append(f"{format_loc(loc)}: {message}")
+    return problems
+
+
+def parse_spec(data: Any, source: str | None = None) -> Spec:
+    """Validate a mapping as a :class:`Spec`, raising :class:`SpecError` with one line per problem."""
+    if not isinstance(data, dict):
+        raise SpecError(["(top level): expected a mapping of spec keys"], source)
+    try:
+        return Spec.model_validate(data)
+    except ValidationError as error:
+        raise SpecError(_problems_from(error), source) from None
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read a YAML spec (``yaml.safe_load``) and validate it."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError([f"file not found: {path}"]) from None
+    except OSError as error:
+        raise SpecError([f"cannot read {path}: {error.strerror}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        raise SpecError([f"invalid YAML at {where}: {getattr(error, 'problem', error)}"], str(path)) from None
+    return parse_spec(data, str(path))
+
+
+def spec_to_yaml(spec: Spec) -> str:
+    """The resolved spec as YAML (written to every run directory)."""
+    return yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

@@ -1,0 +1,151 @@
+"""The persistent response cache (SQLite, WAL) and run-directory writing.
+
+Every successful model response is committed to the cache the moment it
+arrives, in its own transaction, so a run killed at any point (even ``kill -9``)
+loses at most the requests that were in flight. Failed requests are not cached:
+a rerun retries them. Files in the run directory are written to a temporary
+name and renamed into place, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forkingpaths.errors import UserError
+from forkingpaths.models.base import Response
+
+CACHE_ENV = "FORKINGPATHS_CACHE_DIR"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (
+    key TEXT PRIMARY KEY,
+    backend TEXT NOT NULL,
+    model_identity TEXT NOT NULL,
+    request_json TEXT NOT NULL,
+    repeat INTEGER NOT NULL,
+    response_json TEXT NOT NULL,
+    created_at REAL NOT NULL
+)
+"""
+
+
+def default_cache_dir() -> Path:
+    """``$FORKINGPATHS_CACHE_DIR``, else ``$XDG_CACHE_HOME/forkingpaths``, else ``~/.cache/forkingpaths``."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "forkingpaths"
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    path: Path
+    entries: int
+    size_bytes: int
+    by_model: dict[str, int]
+
+
+class ResponseCache:
+    """A SQLite file of responses keyed by :func:`forkingpaths.models.base.request_key`."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = Path(directory) if directory else default_cache_dir()
+        self.path = self.directory / "cache.sqlite"
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute(_SCHEMA)
+        except sqlite3.DatabaseError as error:
+            raise UserError(f"cache {self.path}: cannot open ({error}); move it aside or run 'forkingpaths cache clear'") from None
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Response]:
+        """Cached responses for the keys that have one."""
+        found: dict[str, Response] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(f"SELECT key, response_json FROM responses WHERE key IN ({marks})", chunk)
+            for key, raw in rows:
+                found[key] = Response.from_json(raw)
+        return found
+
+    def put(self, key: str, backend: str, model_identity: str, request_json: str, repeat: int, response: Response) -> None:
+        """Store one response in its own committed transaction."""
+        self._conn.execute(
+            "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (key, backend, model_identity, request_json, repeat, response.to_json(), time.time()),
+        )
+
+    def info(self) -> CacheInfo:
+        entries = self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+        by_model = dict(
+            self._conn.execute("SELECT backend || ' ' || model_identity, COUNT(*) FROM responses GROUP BY 1").fetchall()
+        )
+        size = sum(p.stat().st_size for p in self.directory.glob("cache.sqlite*") if p.exists())
+        return CacheInfo(self.path, entries, size, by_model)
+
+    def clear(self) -> int:
+        """Delete every entry; returns how many there were."""
+        count = self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+        self._conn.execute("DELETE FROM responses")
+        self._conn.execute("VACUUM")
+        return int(count)
+
+    def integrity_ok(self) -> bool:
+        return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a text file atomically (temporary file, then rename)."""
+    _atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def to_jsonable(value: object) -> object:
+    """Plain JSON types: numpy scalars become Python numbers, NaN and infinities become ``None``."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [to_jsonable(v) for v in value.tolist()]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if value is pd.NA or value is None:
+        return None
+    return value
+
+
+def write_json(path: Path, payload: object) -> None:
+    """Write JSON atomically; NaN is written as ``null`` so any JSON reader can load it."""
+    write_text(path, json.dumps(to_jsonable(payload), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
