@@ -1,0 +1,225 @@
+"""The survey instrument's analyses: alignment, stability, steerability, extrapolability.
+
+Writes ``alignment.parquet`` (one row per model × condition × item × group) and
+returns the results dictionary that becomes ``results.json``. Every verdict word
+comes with the rule that produced it and the numbers it was applied to.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forkingpaths.data.items import SurveyItem
+from forkingpaths.instruments.survey.extrapolation import extrapolability
+from forkingpaths.instruments.survey.factors import SurveyParams
+from forkingpaths.instruments.survey.scoring import alignment_table, design_spread, human_spread, model_distributions
+from forkingpaths.instruments.survey.stability import stability
+from forkingpaths.instruments.survey.steering import steerability
+from forkingpaths.spec import Spec
+from forkingpaths.store import write_parquet
+
+SIMILARITY = "1 − Jensen–Shannon distance (base 2)"
+
+
+def _rng(seed: int, stream: int) -> np.random.Generator:
+    """An independent, reproducible random stream per analysis."""
+    return np.random.default_rng(np.random.SeedSequence([seed, stream]))
+
+
+def _base_rows(align: pd.DataFrame) -> pd.DataFrame:
+    """Rows without a persona: the model answering as itself."""
+    if "persona" in align.columns:
+        return align[align["persona"] == "none"]
+    return align
+
+
+def analyse_survey(trials: pd.DataFrame, items: list[SurveyItem], spec: Spec, run_dir: Path) -> dict[str, Any]:
+    params, _ = SurveyParams.from_dict(spec.instrument.params)
+    factor_names = list(spec.factors)
+    design_factors = [f for f in factor_names if f != "persona"]
+    level, n_resamples = spec.analysis.level, spec.analysis.n_resamples
+    distributions = model_distributions(trials, items, factor_names)
+    align = alignment_table(distributions, items, factor_names)
+    write_parquet(run_dir / "alignment.parquet", align)
+    condition_table = (
+        trials.drop_duplicates("condition_id").set_index("condition_id")[factor_names]
+        if factor_names
+        else pd.DataFrame(index=trials["condition_id"].unique())
+    )
+    item_table = pd.DataFrame({"item_id": [i.item_id for i in items], "topic": [i.topic for i in items]})
+    spread_human = human_spread(items)
+    groups = sorted({g for item in items for g in item.groups})
+    results: dict[str, Any] = {
+        "instrument": "survey",
+        "settings": {
+            "level": level,
+            "n_resamples": n_resamples,
+            "seed": spec.seed,
+            "similarity": SIMILARITY,
+            "elicitation": sorted(distributions["elicitation"].unique().tolist()) if len(distributions) else [],
+        },
+        "design": {
+            "n_items": len(items),
+            "groups": groups,
+            "group_names": {g: params.group_names.get(g, g) for g in groups},
+            "factors": {f: sorted(condition_table[f].unique().tolist()) for f in factor_names},
+            "conditions": [
+                {"condition_id": cid, "levels": row.to_dict()} for cid, row in condition_table.iterrows()
+            ],
+            "topics": sorted({i.topic for i in items if i.topic}),
+        },
+        "human_spread": spread_human,
+        "models": {},
+    }
+    for index, (model, model_align) in enumerate(align.groupby("model", sort=False)):
+        base = _base_rows(model_align)
+        model_dists = distributions[distributions["model"] == model]
+        base_dists = model_dists[model_dists["persona"] == "none"] if "persona" in model_dists else model_dists
+        entry: dict[str, Any] = {
+            "elicitation": _elicitation_summary(model_dists),
+            "design_spread": design_spread(base_dists),
+        }
+        if base.empty or base["item_id"].nunique() < 2:
+            entry["stability"] = {"available": False, "reason": "needs at least 2 scored items without a persona"}
+        else:
+            entry["stability"] = {"available": True, **stability(base, design_factors, condition_table, level, n_resamples, _rng(spec.seed, 10 * index + 1))}
+            entry["overall"] = _overall(base, level, n_resamples, _rng(spec.seed, 10 * index + 2))
+        entry["steerability"] = steerability(model_align, factor_names, level, n_resamples, _rng(spec.seed, 10 * index + 3))
+        entry["extrapolability"] = (
+            extrapolability(base, item_table, params.holdout, level, n_resamples, _rng(spec.seed, 10 * index + 4))
+            if not base.empty
+            else {"available": False, "reason": "no scored items"}
+        )
+        results["models"][model] = entry
+    results["findings"] = findings(results)
+    return results
+
+
+def _elicitation_summary(distributions: pd.DataFrame) -> dict[str, Any]:
+    """How well the answers could be read: valid-label mass, invalid samples, missing options, errors."""
+    return {
+        "mode": sorted(distributions["elicitation"].unique().tolist()),
+        "mean_valid_mass": float(distributions["valid_mass"].mean()) if len(distributions) else None,
+        "min_valid_mass": float(distributions["valid_mass"].min()) if len(distributions) else None,
+        "incomplete_distributions": int(distributions["incomplete"].sum()),
+        "invalid_samples": int(distributions["n_invalid"].sum()),
+        "errors": int(distributions["n_errors"].sum()),
+        "unscored": int(distributions["probs"].isna().sum()),
+    }
+
+
+def _overall(base: pd.DataFrame, level: float, n_resamples: int, rng: np.random.Generator) -> list[dict[str, Any]]:
+    """Mean similarity per group pooled over base conditions, item-clustered bootstrap CI."""
+    from forkingpaths.stats.uncertainty import cluster_bootstrap_ci
+
+    table = cluster_bootstrap_ci(
+        base["similarity"].to_numpy(), base["item_id"].to_numpy(), base["group"].to_numpy(), n_resamples, level, rng
+    )
+    return table.sort_values("estimate", ascending=False).to_dict(orient="records")
+
+
+def _fmt(interval: dict[str, Any]) -> str:
+    return f"{interval['estimate']:.3f} [{interval['lower']:.3f}, {interval['upper']:.3f}]"
+
+
+def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Headline findings in plain language: number, interval, verdict and the rule behind it."""
+    out: list[dict[str, Any]] = []
+    names = results["design"]["group_names"]
+    level = results["settings"]["level"]
+    for model, entry in results["models"].items():
+        stab = entry["stability"]
+        if stab.get("available"):
+            closest = stab["closest_group"]
+            modal = closest["modal"]
+            overall = next(row for row in entry["overall"] if row["group"] == modal)
+            top_factor = _top_design_factor(stab["variance_components"], list(results["design"]["factors"]))
+            sensitivity = f"; the largest design factor is {top_factor[0]} ({top_factor[1]:.0%} of variance)" if top_factor else ""
+            out.append(
+                {
+                    "model": model,
+                    "topic": "closest group",
+                    "verdict": stab["verdict"]["word"],
+                    "text": (
+                        f"Closest group: {names.get(modal, modal)} in {closest['modal_count']} of {closest['n_conditions']} "
+                        f"conditions (mean similarity {_fmt(overall)}, {level:.0%} CI); Kendall's W across conditions "
+                        f"{stab['kendall_w']:.2f}" if stab["kendall_w"] is not None else
+                        f"Closest group: {names.get(modal, modal)} (mean similarity {_fmt(overall)}, {level:.0%} CI)"
+                    )
+                    + sensitivity,
+                    "rule": stab["verdict"]["rule"],
+                }
+            )
+            shares = stab["claim"]["shares"]
+            out.append(
+                {
+                    "model": model,
+                    "topic": "specification curve",
+                    "verdict": "robust" if shares["holds_significant"] == 1.0 else "not robust",
+                    "text": (
+                        f"'{stab['claim']['text']}' holds with a margin whose interval excludes 0 in "
+                        f"{shares['holds_significant']:.0%} of conditions, holds without significance in "
+                        f"{shares['holds_not_significant']:.0%} and is reversed in {shares['reversed']:.0%}"
+                    ),
+                    "rule": "robust when the claim holds significantly in every condition",
+                }
+            )
+        design, human = entry["design_spread"], results["human_spread"]
+        if np.isfinite(design) and np.isfinite(human):
+            out.append(
+                {
+                    "model": model,
+                    "topic": "design noise vs human differences",
+                    "verdict": "design noise exceeds group differences" if design > human else "design noise below group differences",
+                    "text": (
+                        f"The model's answer shares move by {design:.3f} (SD across conditions) while the human groups "
+                        f"differ by {human:.3f} (SD across groups), averaged over options and items"
+                    ),
+                    "rule": "compares the across-condition SD of the model's option shares with the across-group SD of the human shares",
+                }
+            )
+        steer = entry["steerability"]
+        if steer.get("available"):
+            targets = steer["targets"]
+            specific = sum(t["specific"] for t in targets)
+            steers = sum(t["steers"] for t in targets)
+            out.append(
+                {
+                    "model": model,
+                    "topic": "steerability",
+                    "verdict": "specific" if specific == len(targets) else ("partial" if specific else "not specific"),
+                    "text": (
+                        f"Personas move the model toward their target group for {steers} of {len(targets)} targets; "
+                        f"the move is specific (target gains more than other groups) for {specific} of {len(targets)}"
+                    ),
+                    "rule": steer["rule"],
+                }
+            )
+        extra = entry["extrapolability"]
+        if extra.get("available"):
+            r = extra["pearson_r"]
+            out.append(
+                {
+                    "model": model,
+                    "topic": "extrapolability",
+                    "verdict": extra["verdict"]["word"],
+                    "text": (
+                        f"Group similarities on evaluated vs held-out items ({extra['split']['by']} split) correlate "
+                        f"r = {_fmt(r)}; permutation p = {extra['permutation']['p_value']:.3f}"
+                    ),
+                    "rule": extra["verdict"]["rule"],
+                }
+            )
+    return out
+
+
+def _top_design_factor(components: list[dict[str, Any]], factors: list[str]) -> tuple[str, float] | None:
+    design = [c for c in components if c["component"] in factors]
+    if not design:
+        return None
+    top = max(design, key=lambda c: c["share"])
+    return str(top["component"]), float(top["share"])

@@ -1,0 +1,128 @@
+"""From trials to the model's answer distributions and their similarity to each human group.
+
+One model distribution per (model, condition, item) is compared with every
+group, so comparing with more groups costs no model calls.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forkingpaths.data.items import SurveyItem
+from forkingpaths.stats.distributions import similarity_js, similarity_wasserstein
+
+KEYS = ["model", "condition_id"]
+
+
+def model_distributions(trials: pd.DataFrame, items: list[SurveyItem], factor_names: list[str]) -> pd.DataFrame:
+    """The model's distribution over canonical options per (model, condition, item).
+
+    Logprob trials: the mean over repeats of the renormalised option
+    probabilities; an option an HTTP backend could not score (absent from its
+    top-k) is counted as probability 0 and the row is flagged ``incomplete``.
+    Sampled trials: answer counts / valid answers; unparseable answers are
+    counted in ``n_invalid`` and never assigned to an option. Trials that ended
+    in an error are left out (``n_errors``).
+    """
+    options = {item.item_id: list(item.options) for item in items}
+    rows = []
+    for key, group in trials.groupby(["model", "condition_id", "item_id"], sort=False):
+        model, condition_id, item_id = key
+        opts = options[item_id]
+        ok = group[group["error"].isna()]
+        base = {
+            "model": model,
+            "condition_id": condition_id,
+            "item_id": item_id,
+            **{f: group[f].iloc[0] for f in factor_names},
+            "n_trials": len(group),
+            "n_errors": len(group) - len(ok),
+        }
+        probs = [p for p in ok["option_probs"] if p is not None and len(p) > 0]
+        if probs:
+            matrix = np.array([np.asarray(p, dtype=float) for p in probs])
+            incomplete = bool(np.isnan(matrix).any())
+            matrix = np.nan_to_num(matrix, nan=0.0)
+            dist = matrix.mean(axis=0)
+            total = dist.sum()
+            rows.append(
+                {
+                    **base,
+                    "elicitation": "logprobs",
+                    "probs": (dist / total).tolist() if total > 0 else None,
+                    "valid_mass": float(np.nanmean(ok["valid_mass"].to_numpy(dtype=float))),
+                    "n_valid": len(probs),
+                    "n_invalid": 0,
+                    "incomplete": incomplete,
+                }
+            )
+            continue
+        answers = ok["answer"]
+        valid = answers[answers.notna()]
+        counts = np.array([(valid == o).sum() for o in opts], dtype=float)
+        rows.append(
+            {
+                **base,
+                "elicitation": "sample",
+                "probs": (counts / counts.sum()).tolist() if counts.sum() > 0 else None,
+                "valid_mass": float(len(valid) / len(ok)) if len(ok) else np.nan,
+                "n_valid": int(len(valid)),
+                "n_invalid": int(len(ok) - len(valid)),
+                "incomplete": False,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def alignment_table(distributions: pd.DataFrame, items: list[SurveyItem], factor_names: list[str]) -> pd.DataFrame:
+    """Similarity of every model distribution to every group's human distribution.
+
+    ``similarity`` = 1 − Jensen–Shannon distance (base 2, in [0, 1]);
+    ``similarity_wasserstein`` = 1 − normalised 1-Wasserstein distance, only for
+    items whose options form an ordered scale (NaN otherwise).
+    """
+    by_id = {item.item_id: item for item in items}
+    rows = []
+    usable = distributions[distributions["probs"].notna()]
+    for record in usable.itertuples(index=False):
+        item = by_id[record.item_id]
+        groups = list(item.distributions)
+        human = np.array([item.distributions[g] for g in groups], dtype=float)
+        model = np.broadcast_to(np.asarray(record.probs, dtype=float), human.shape)
+        sim = np.atleast_1d(similarity_js(model, human))
+        sim_w = np.atleast_1d(similarity_wasserstein(model, human)) if item.ordered else np.full(len(groups), np.nan)
+        shared = {
+            "model": record.model,
+            "condition_id": record.condition_id,
+            **{f: getattr(record, f) for f in factor_names},
+            "item_id": record.item_id,
+            "topic": item.topic,
+        }
+        for g, s, w in zip(groups, sim, sim_w):
+            rows.append({**shared, "group": g, "similarity": float(s), "similarity_wasserstein": float(w)})
+    return pd.DataFrame(rows)
+
+
+def human_spread(items: list[SurveyItem]) -> float:
+    """How much the groups themselves differ: the across-group SD of each option's
+    share (population SD, ddof=0), averaged over options, then over items."""
+    per_item = []
+    for item in items:
+        human = np.array(list(item.distributions.values()), dtype=float)
+        if human.shape[0] >= 2:
+            per_item.append(float(human.std(axis=0, ddof=0).mean()))
+    return float(np.mean(per_item)) if per_item else float("nan")
+
+
+def design_spread(distributions: pd.DataFrame) -> float:
+    """How much the model's answer moves with the design: the across-condition SD of
+    each option's probability, averaged over options, then over (model, item) —
+    the same quantity as :func:`human_spread`, so the two are directly comparable."""
+    per_item = []
+    usable = distributions[distributions["probs"].notna()]
+    for _, group in usable.groupby(["model", "item_id"]):
+        if len(group) >= 2:
+            matrix = np.array(group["probs"].tolist(), dtype=float)
+            per_item.append(float(matrix.std(axis=0, ddof=0).mean()))
+    return float(np.mean(per_item)) if per_item else float("nan")

@@ -1,0 +1,181 @@
+"""Stability: does "which group is the model closest to" survive changes of format?
+
+Inputs are the alignment rows of one model under the base conditions (no
+persona). Every interval is an item-clustered bootstrap: items are resampled
+jointly for all conditions and groups, so contrasts between groups and between
+conditions stay paired.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forkingpaths.stats.multiverse import claim_shares, kendall_w
+from forkingpaths.stats.uncertainty import cluster_bootstrap_means
+from forkingpaths.stats.variance import variance_components
+
+# Verdict thresholds (documented in docs/survey.md).
+STABLE_CLOSEST_SHARE = 0.8
+STABLE_KENDALL_W = 0.7
+VARIANCE_RESAMPLES = 200
+
+
+def group_scores(
+    align: pd.DataFrame, level: float, n_resamples: int, rng: np.random.Generator
+) -> tuple[pd.DataFrame, np.ndarray, pd.Index]:
+    """Mean similarity per (condition, group) with item-clustered percentile CIs.
+
+    Returns the table, the bootstrap replicates (n_resamples × cells) and the cell labels,
+    so callers can build paired contrasts from the same draws.
+    """
+    cells = pd.MultiIndex.from_frame(align[["condition_id", "group"]])
+    labels, estimates, replicates = cluster_bootstrap_means(
+        align["similarity"].to_numpy(), align["item_id"].to_numpy(), cells, n_resamples, rng
+    )
+    alpha = (1 - level) / 2
+    lower, upper = np.nanquantile(replicates, [alpha, 1 - alpha], axis=0)
+    n_items = align.groupby(["condition_id", "group"])["item_id"].nunique()
+    table = pd.DataFrame(
+        {
+            "condition_id": [c for c, _ in labels],
+            "group": [g for _, g in labels],
+            "estimate": estimates,
+            "lower": lower,
+            "upper": upper,
+            "se": np.nanstd(replicates, axis=0, ddof=1),
+            "n_items": [int(n_items.loc[label]) for label in labels],
+            "method": "cluster-bootstrap(item)",
+        }
+    )
+    return table, replicates, labels
+
+
+def rankings(scores: pd.DataFrame) -> pd.DataFrame:
+    """Groups ordered from most to least similar, per condition."""
+    rows = []
+    for condition_id, part in scores.groupby("condition_id", sort=False):
+        ordered = part.sort_values(["estimate", "group"], ascending=[False, True])
+        rows.append({"condition_id": condition_id, "ranking": ordered["group"].tolist(), "closest": ordered["group"].iloc[0]})
+    return pd.DataFrame(rows)
+
+
+def closest_group_summary(ranking: pd.DataFrame) -> dict[str, Any]:
+    """How often each group is closest; the modal group and its share of conditions."""
+    counts = ranking["closest"].value_counts()
+    top = counts.max()
+    modal = sorted(counts[counts == top].index)[0]
+    return {
+        "modal": modal,
+        "n_conditions": int(len(ranking)),
+        "modal_count": int(top),
+        "modal_share": float(top / len(ranking)),
+        "n_distinct": int(len(counts)),
+        "counts": {str(k): int(v) for k, v in counts.items()},
+    }
+
+
+def specification_curve(
+    scores: pd.DataFrame,
+    replicates: np.ndarray,
+    labels: pd.Index,
+    target: str,
+    conditions: pd.DataFrame,
+    level: float,
+) -> list[dict[str, Any]]:
+    """Per condition: similarity to ``target`` and its margin over the best other group.
+
+    margin_k = sim(target) − max_{h ≠ target} sim(h) in condition k; its interval comes
+    from the same bootstrap draws (paired), percentile method.
+    """
+    alpha = (1 - level) / 2
+    position = {label: i for i, label in enumerate(labels)}
+    rows = []
+    for condition_id, part in scores.groupby("condition_id", sort=False):
+        others = part[part["group"] != target]
+        target_row = part[part["group"] == target].iloc[0]
+        best_other = others.sort_values("estimate", ascending=False).iloc[0]
+        target_reps = replicates[:, position[(condition_id, target)]]
+        other_reps = np.nanmax(np.column_stack([replicates[:, position[(condition_id, g)]] for g in others["group"]]), axis=1)
+        margin_reps = target_reps - other_reps
+        lo, hi = np.nanquantile(margin_reps, [alpha, 1 - alpha])
+        rows.append(
+            {
+                "condition_id": condition_id,
+                "levels": conditions.loc[condition_id].to_dict(),
+                "estimate": float(target_row["estimate"]),
+                "lower": float(target_row["lower"]),
+                "upper": float(target_row["upper"]),
+                "runner_up": str(best_other["group"]),
+                "margin": float(target_row["estimate"] - best_other["estimate"]),
+                "margin_lower": float(lo),
+                "margin_upper": float(hi),
+                "method": "cluster-bootstrap(item)",
+            }
+        )
+    rows.sort(key=lambda r: r["estimate"])
+    for rank, row in enumerate(rows, start=1):
+        row["rank"] = rank
+    return rows
+
+
+def variance_shares(
+    align: pd.DataFrame, design_factors: list[str], level: float, rng: np.random.Generator
+) -> list[dict[str, Any]]:
+    """Share of similarity variance per design factor, item, group and residual.
+
+    Factors with a single level are left out (they cannot vary); see
+    :func:`forkingpaths.stats.variance.variance_components` for the estimator.
+    """
+    varying = [f for f in design_factors if align[f].nunique() > 1]
+    table = align.rename(columns={"item_id": "item"})
+    components = variance_components(
+        table, "similarity", [*varying, "item", "group"], n_resamples=VARIANCE_RESAMPLES, level=level, rng=rng, cluster="item"
+    )
+    return components.to_dict(orient="records")
+
+
+def stability(
+    align: pd.DataFrame,
+    design_factors: list[str],
+    conditions: pd.DataFrame,
+    level: float,
+    n_resamples: int,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """Every stability number for one model; see docs/survey.md for the verdict rules."""
+    scores, replicates, labels = group_scores(align, level, n_resamples, rng)
+    ranking = rankings(scores)
+    closest = closest_group_summary(ranking)
+    result: dict[str, Any] = {
+        "group_scores": scores.to_dict(orient="records"),
+        "rankings": ranking.to_dict(orient="records"),
+        "closest_group": closest,
+    }
+    n_conditions = len(ranking)
+    wide = scores.pivot(index="condition_id", columns="group", values="estimate")
+    result["kendall_w"] = float(kendall_w(wide)) if n_conditions >= 2 and wide.shape[1] >= 2 else None
+    curve = specification_curve(scores, replicates, labels, closest["modal"], conditions, level)
+    result["specification_curve"] = curve
+    result["claim"] = {
+        "text": f"{closest['modal']} is the closest group",
+        **claim_shares(
+            [r["margin_lower"] for r in curve], [r["margin"] for r in curve], [r["margin_upper"] for r in curve]
+        ),
+    }
+    result["variance_components"] = (
+        variance_shares(align, design_factors, level, rng) if align["item_id"].nunique() >= 2 else []
+    )
+    stable = closest["modal_share"] >= STABLE_CLOSEST_SHARE and (
+        result["kendall_w"] is None or result["kendall_w"] >= STABLE_KENDALL_W
+    )
+    result["verdict"] = {
+        "word": "stable" if stable else "unstable",
+        "rule": (
+            f"stable when the same group is closest in at least {STABLE_CLOSEST_SHARE:.0%} of conditions "
+            f"and Kendall's W of the group rankings across conditions is at least {STABLE_KENDALL_W}"
+        ),
+    }
+    return result

@@ -1,0 +1,159 @@
+"""Survey prompts and parsing: factors change what the model sees, never the canonical answer."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+
+from forkingpaths.data.items import SurveyItem, Translation
+from forkingpaths.design import Condition, expand_conditions
+from forkingpaths.instruments.survey.factors import option_labels, option_permutation
+from forkingpaths.instruments.survey.instrument import SurveyInstrument, parse_choice
+from forkingpaths.models.base import Capabilities, Request, Response
+from forkingpaths.spec import parse_spec
+
+ITEM = SurveyItem(
+    item_id="q1",
+    question="Is it acceptable to cheat on taxes?",
+    options=("Never acceptable", "Sometimes acceptable", "Always acceptable"),
+    distributions={"DK": (0.8, 0.15, 0.05), "US": (0.6, 0.3, 0.1)},
+    ordered=True,
+    topic="morality",
+    translations={"da": Translation("Er det acceptabelt at snyde i skat?", ("Aldrig", "Nogle gange", "Altid"))},
+)
+LOGPROBS = Capabilities(generate=True, choice_logprobs=True, exact_logprobs=True)
+TEXT_ONLY = Capabilities(generate=True)
+
+
+def _spec(**factors):
+    return parse_spec({"name": "t", "instrument": "survey", "data": {"loader": "builtin"}, "factors": factors})
+
+
+def _condition(**levels) -> Condition:
+    return Condition(tuple(levels.items()))
+
+
+class OrderIndifferentModel:
+    """A deterministic stand-in whose preference depends only on option *text*.
+
+    Used for one property only: with an order-indifferent model, the canonical
+    distribution must not depend on option order or label style.
+    """
+
+    def answer(self, request: Request) -> Response:
+        prompt = request.messages[-1].content
+        weights = {}
+        for label in request.labels:
+            line = next(l for l in prompt.splitlines() if l.startswith(f"{label}. ") or l == f"- {label}")
+            text = line.split(". ", 1)[1] if line.startswith(f"{label}. ") else label
+            weights[label] = 1 + int(hashlib.sha256(text.encode()).hexdigest()[:4], 16) % 97
+        total = sum(weights.values())
+        return Response(text=max(weights, key=weights.get), label_probs={k: v / total for k, v in weights.items()}, valid_mass=0.9)
+
+
+def test_canonical_distribution_is_invariant_to_order_and_labels_for_an_indifferent_model() -> None:
+    spec = _spec(option_order=["original", "reversed", "shuffle-1", "shuffle-2"], label_style=["letters", "numbers", "text"])
+    instrument = SurveyInstrument({}, seed=7)
+    model = OrderIndifferentModel()
+    seen = []
+    for condition in expand_conditions(spec.factors):
+        request = instrument.render(ITEM, condition, 0, spec, LOGPROBS)
+        parsed = instrument.parse(ITEM, condition, request, model.answer(request))
+        seen.append(parsed.option_probs)
+        assert parsed.answer == ITEM.options[max(range(3), key=lambda i: parsed.option_probs[i])]
+    assert all(p == pytest.approx(seen[0], abs=1e-12) for p in seen)
+
+
+def test_option_orders_are_permutations_and_shuffles_are_seeded() -> None:
+    assert option_permutation("original", 4, "x", 0) == [0, 1, 2, 3]
+    assert option_permutation("reversed", 4, "x", 0) == [3, 2, 1, 0]
+    shuffle = option_permutation("shuffle-1", 6, "x", 0)
+    assert sorted(shuffle) == list(range(6))
+    assert shuffle == option_permutation("shuffle-1", 6, "x", 0)
+    variants = {tuple(option_permutation(f"shuffle-{k}", 6, "x", 0)) for k in range(1, 6)}
+    assert len(variants) > 1
+    with pytest.raises(ValueError):
+        option_permutation("sideways", 3, "x", 0)
+
+
+def test_rendered_prompt_shows_reordered_labelled_options() -> None:
+    spec = _spec(option_order=["reversed"], label_style=["numbers"], template=["survey"])
+    request = SurveyInstrument({}).render(ITEM, _condition(option_order="reversed", label_style="numbers", template="survey"), 0, spec, LOGPROBS)
+    prompt = request.messages[-1].content
+    assert request.mode == "choice_logprobs" and request.labels == ("1", "2", "3")
+    assert "1. Always acceptable" in prompt and "3. Never acceptable" in prompt
+    assert "public opinion survey" in prompt and "number of one option" in prompt
+
+
+def test_persona_is_a_system_message_with_the_group_name() -> None:
+    instrument = SurveyInstrument({"group_names": {"DK": "Denmark"}})
+    request = instrument.render(ITEM, _condition(persona="average@DK"), 0, _spec(persona=["average@DK"]), LOGPROBS)
+    assert request.messages[0].role == "system"
+    assert "an average person from Denmark" in request.messages[0].content
+    assert instrument.render(ITEM, _condition(persona="none"), 0, _spec(persona=["none"]), LOGPROBS).messages[0].role == "user"
+
+
+def test_persona_levels_expand_per_target_group() -> None:
+    instrument = SurveyInstrument({"persona_groups": ["US"], "personas": {"citizen": "a citizen of {group}", "expert": "an economist"}})
+    factors = instrument.expand_factors({"persona": ["none", "average", "citizen", "expert"]}, [ITEM])
+    assert factors["persona"] == ["none", "average@US", "citizen@US", "expert"]
+    assert SurveyInstrument({}).expand_factors({"persona": ["average"]}, [ITEM])["persona"] == ["average@DK", "average@US"]
+
+
+def test_language_factor_uses_translations_and_user_templates() -> None:
+    params = {"translations": {"da": {"templates": {"plain": "{question}\n{options}\n{instruction}"}, "instructions": {"letters": "Svar med et bogstav."}}}}
+    instrument = SurveyInstrument(params)
+    spec = _spec(language=["en", "da"])
+    assert instrument.validate(spec, [ITEM]) == []
+    prompt = instrument.render(ITEM, _condition(language="da"), 0, spec, LOGPROBS).messages[-1].content
+    assert "snyde i skat" in prompt and "A. Aldrig" in prompt and "Svar med et bogstav." in prompt
+
+
+def test_sample_mode_when_the_backend_has_no_logprobs() -> None:
+    instrument = SurveyInstrument({})
+    spec = _spec()
+    first = instrument.render(ITEM, _condition(), 0, spec, TEXT_ONLY)
+    second = instrument.render(ITEM, _condition(), 1, spec, TEXT_ONLY)
+    assert first.mode == "generate" and first.temperature == 1.0 and first.seed != second.seed
+    condition = _condition(option_order="reversed")
+    request = instrument.render(ITEM, condition, 0, _spec(option_order=["reversed"]), TEXT_ONLY)
+    assert instrument.parse(ITEM, condition, request, Response(text="A. Always acceptable")).answer == "Always acceptable"
+    assert instrument.parse(ITEM, condition, request, Response(text="I cannot answer that")).answer is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("B", 1), (" (b) ", 1), ("Answer: C.", 2), ("**A**", 0), ("A. Yes", 0), ("AB", None), ("Z", None), ("", None), ("My answer is B", 1)],
+)
+def test_parse_choice_letters(text: str, expected: int | None) -> None:
+    assert parse_choice(text, ["A", "B", "C"]) == expected
+
+
+def test_parse_choice_text_labels_prefers_the_longest_matching_option() -> None:
+    labels = ["Agree", "Agree strongly", "Disagree"]
+    assert parse_choice("Agree strongly.", labels) == 1
+    assert parse_choice("agree", labels) == 0
+    assert parse_choice("Neither", labels) is None
+
+
+def test_unknown_levels_are_reported_with_key_paths() -> None:
+    spec = _spec(option_order=["original", "sideways"], label_style=["roman"], template=["haiku"], persona=["average@XX"], colour=["red"], language=["fr"])
+    problems = SurveyInstrument({"elicitation": "telepathy", "bogus": 1}).validate(spec, [ITEM])
+    text = "\n".join(problems)
+    assert "factors.option_order[1]: unknown level 'sideways'; expected one of original, reversed" in text
+    assert "factors.label_style[0]: unknown level 'roman'" in text
+    assert "factors.template[0]: unknown level 'haiku'" in text
+    assert "factors.persona[0]: unknown group 'XX'" in text
+    assert "factors.colour: unknown factor" in text
+    assert "factors.language[0]: unknown language 'fr'" in text
+    assert "instrument.params.elicitation: unknown value 'telepathy'" in text
+    assert "instrument.params.bogus: unknown key" in text
+
+
+def test_labels() -> None:
+    assert option_labels("letters", ["x", "y"]) == ["A", "B"]
+    assert option_labels("numbers", ["x", "y"]) == ["1", "2"]
+    assert option_labels("text", ["x", "y"]) == ["x", "y"]
+    assert re.fullmatch(r"[A-Z]+", "".join(option_labels("letters", ["o"] * 26)))
