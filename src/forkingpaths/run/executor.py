@@ -85,6 +85,10 @@ class Interrupted(Exception):
 ProgressHook = Callable[[Counters], None]
 
 
+def _prompt_order(job: Job) -> tuple[tuple[str, str], ...]:
+    return tuple((m.role, m.content) for m in job.request.messages)
+
+
 async def _call_with_retries(
     backend: Backend, job: Job, policy: RetryPolicy, counters: Counters, rng: random.Random, stop: asyncio.Event
 ) -> Outcome:
@@ -137,7 +141,8 @@ async def execute(
             outcomes[key] = Outcome(response, None, True)
         counters.cache_hits = len(hits)
         counters.done = sum(job.trials for job in jobs if job.key in hits)
-    pending = [job for job in jobs if job.key not in outcomes]
+    # Neighbouring requests that share a prompt prefix let an in-process model reuse its KV cache.
+    pending = sorted((job for job in jobs if job.key not in outcomes), key=_prompt_order)
     if progress:
         progress(counters)
 

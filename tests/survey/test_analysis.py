@@ -1,0 +1,146 @@
+"""Survey scores and analyses on constructed trials whose answers are known exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.spatial.distance import jensenshannon
+from scipy.stats import pearsonr, wasserstein_distance
+
+from forkingpaths.data.items import SurveyItem
+from forkingpaths.instruments.survey.extrapolation import extrapolability, split_items
+from forkingpaths.instruments.survey.scoring import alignment_table, design_spread, human_spread, model_distributions
+from forkingpaths.instruments.survey.steering import steerability
+
+GROUPS = ("A", "B", "C", "D")
+
+
+def _items(n: int = 6) -> list[SurveyItem]:
+    rng = np.random.default_rng(0)
+    items = []
+    for i in range(n):
+        dists = {g: tuple(rng.dirichlet(np.ones(3))) for g in GROUPS}
+        items.append(SurveyItem(f"i{i}", f"question {i}", ("x", "y", "z"), dists, ordered=True, topic=f"t{i % 3}"))
+    return items
+
+
+def _trials(items, rows) -> pd.DataFrame:
+    """rows: (condition_id, persona, item_index, probs or None, answer, error)."""
+    records = []
+    for condition_id, persona, index, probs, answer, error in rows:
+        records.append(
+            {
+                "model": "m",
+                "condition_id": condition_id,
+                "item_id": items[index].item_id,
+                "persona": persona,
+                "option_probs": probs,
+                "answer": answer,
+                "valid_mass": 0.5 if probs is not None else np.nan,
+                "error": error,
+            }
+        )
+    return pd.DataFrame(records)
+
+
+def test_similarities_match_scipy() -> None:
+    items = _items(2)
+    trials = _trials(items, [("c1", "none", 0, [0.2, 0.5, 0.3], "y", None), ("c1", "none", 1, [0.6, 0.3, 0.1], "x", None)])
+    dists = model_distributions(trials, items, ["persona"])
+    align = alignment_table(dists, items, ["persona"])
+    assert len(align) == 2 * len(GROUPS)
+    for row in align.itertuples():
+        item = next(i for i in items if i.item_id == row.item_id)
+        model = dists.set_index("item_id").loc[row.item_id, "probs"]
+        human = item.distributions[row.group]
+        assert row.similarity == pytest.approx(1 - jensenshannon(model, human, base=2), abs=1e-12)
+        expected_w = wasserstein_distance([0, 1, 2], [0, 1, 2], model, human) / 2
+        assert row.similarity_wasserstein == pytest.approx(1 - expected_w, abs=1e-12)
+
+
+def test_sampled_answers_become_counts_over_valid_answers_and_errors_are_left_out() -> None:
+    items = _items(1)
+    rows = [("c", "none", 0, None, a, None) for a in ["x", "x", "y", None]]
+    rows.append(("c", "none", 0, None, None, "TransientBackendError: boom"))
+    dists = model_distributions(_trials(items, rows), items, [])
+    record = dists.iloc[0]
+    assert record["probs"] == pytest.approx([2 / 3, 1 / 3, 0])
+    assert (record["n_valid"], record["n_invalid"], record["n_errors"]) == (3, 1, 1)
+    assert record["valid_mass"] == pytest.approx(3 / 4)
+
+
+def test_missing_options_count_as_zero_and_are_flagged() -> None:
+    items = _items(1)
+    dists = model_distributions(_trials(items, [("c", "none", 0, [0.7, np.nan, 0.3], "x", None)]), items, [])
+    assert dists.iloc[0]["probs"] == pytest.approx([0.7, 0.0, 0.3]) and bool(dists.iloc[0]["incomplete"])
+
+
+def test_human_and_design_spread_closed_form() -> None:
+    items = [SurveyItem("i", "q", ("a", "b"), {"A": (0.2, 0.8), "B": (0.6, 0.4)})]
+    assert human_spread(items) == pytest.approx(0.2)  # SD of (0.2, 0.6) with ddof=0 is 0.2, same for (0.8, 0.4)
+    dists = pd.DataFrame({"model": ["m", "m"], "item_id": ["i", "i"], "probs": [[0.1, 0.9], [0.5, 0.5]]})
+    assert design_spread(dists) == pytest.approx(0.2)
+
+
+def _steered_align(gain_target: float, gain_others: float, n_items: int = 12) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    rows = []
+    for i in range(n_items):
+        for g in GROUPS:
+            base = rng.uniform(0.4, 0.6)
+            rows.append({"model": "m", "item_id": f"i{i}", "group": g, "persona": "none", "template": "plain", "similarity": base})
+            gain = gain_target if g == "A" else gain_others
+            rows.append({"model": "m", "item_id": f"i{i}", "group": g, "persona": "average@A", "template": "plain", "similarity": base + gain + rng.normal(0, 0.01)})
+    return pd.DataFrame(rows)
+
+
+def test_specific_steering_is_detected() -> None:
+    result = steerability(_steered_align(0.1, 0.0), ["persona", "template"], 0.95, 500, np.random.default_rng(2))
+    (target,) = result["targets"]
+    assert target["target"] == "A" and target["steers"] and target["specific"]
+    assert target["delta_target"]["estimate"] == pytest.approx(0.1, abs=0.01)
+    assert target["delta_others"]["estimate"] == pytest.approx(0.0, abs=0.01)
+
+
+def test_steering_that_lifts_every_group_is_not_specific() -> None:
+    result = steerability(_steered_align(0.1, 0.1), ["persona", "template"], 0.95, 500, np.random.default_rng(2))
+    (target,) = result["targets"]
+    assert target["steers"] and not target["specific"]
+    assert target["verdict"] == "steers, not specific"
+
+
+def test_steerability_needs_a_baseline() -> None:
+    align = _steered_align(0.1, 0.0)
+    assert steerability(align[align["persona"] != "none"], ["persona"], 0.95, 100, np.random.default_rng(0))["available"] is False
+
+
+def test_topic_split_holds_out_whole_topics() -> None:
+    items = pd.DataFrame({"item_id": [f"i{k}" for k in range(9)], "topic": ["a", "a", "a", "b", "b", "b", "c", "c", "c"]})
+    evaluated, held, info = split_items(items, {"by": "topic", "topics": ["b"]}, np.random.default_rng(0))
+    assert held == {"i3", "i4", "i5"} and evaluated.isdisjoint(held) and info["heldout_topics"] == ["b"]
+    _, held_auto, info_auto = split_items(items, {}, np.random.default_rng(0))
+    assert info_auto["by"] == "topic" and 0 < len(held_auto) < 9
+    assert all(items.set_index("item_id").loc[sorted(held_auto), "topic"].isin(info_auto["heldout_topics"]))
+    with pytest.raises(ValueError, match="unknown topics"):
+        split_items(items, {"by": "topic", "topics": ["zzz"]}, np.random.default_rng(0))
+
+
+def test_extrapolability_matches_pearson_and_detects_a_shared_group_profile() -> None:
+    rng = np.random.default_rng(3)
+    groups = [f"g{k}" for k in range(8)]
+    profile = dict(zip(groups, np.linspace(0.3, 0.8, 8)))
+    rows = [
+        {"item_id": f"i{i}", "group": g, "similarity": profile[g] + rng.normal(0, 0.02)}
+        for i in range(20)
+        for g in groups
+    ]
+    align = pd.DataFrame(rows)
+    items = pd.DataFrame({"item_id": [f"i{i}" for i in range(20)], "topic": [None] * 20})
+    result = extrapolability(align, items, {"by": "random", "fraction": 0.5}, 0.95, 500, np.random.default_rng(4))
+    by_group = pd.DataFrame(result["by_group"])
+    assert result["pearson_r"]["estimate"] == pytest.approx(pearsonr(by_group["evaluated"], by_group["heldout"])[0], abs=1e-12)
+    assert result["verdict"]["word"] == "extrapolates" and result["permutation"]["p_value"] < 0.01
+    noise = align.assign(similarity=rng.uniform(0, 1, len(align)))
+    flat = extrapolability(noise, items, {"by": "random"}, 0.95, 500, np.random.default_rng(4))
+    assert flat["verdict"]["word"] == "does not extrapolate"
