@@ -69,8 +69,14 @@ def split_items(
 
 
 def _group_means(scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Weighted means over items; ``scores`` is items × groups, ``weights`` resamples × items."""
-    return (weights @ scores) / weights.sum(axis=1, keepdims=True)
+    """Weighted means over items, skipping items a group has no data for.
+
+    ``scores`` is items × groups (NaN where a group has no human data for an item),
+    ``weights`` is resamples × items.
+    """
+    present = ~np.isnan(scores)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (weights @ np.where(present, scores, 0.0)) / (weights @ present)
 
 
 def _pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -91,12 +97,14 @@ def extrapolability(
     """Correlation across groups of similarity on evaluated vs held-out items, with CI and baseline."""
     evaluated, held, split = split_items(items, holdout, rng)
     per_item = align.groupby(["item_id", "group"])["similarity"].mean().unstack("group")
+    per_item = per_item.loc[:, per_item.loc[sorted(evaluated & set(per_item.index))].notna().any()]
+    per_item = per_item.loc[:, per_item.loc[sorted(held & set(per_item.index))].notna().any()]
     groups = list(per_item.columns)
     if len(groups) < MIN_GROUPS or len(evaluated) < 2 or len(held) < 2:
         return {"available": False, "split": split, "reason": f"needs at least {MIN_GROUPS} groups and 2 items in each set"}
     e_scores = per_item.loc[sorted(evaluated & set(per_item.index))].to_numpy()
     h_scores = per_item.loc[sorted(held & set(per_item.index))].to_numpy()
-    m_e, m_h = e_scores.mean(axis=0), h_scores.mean(axis=0)
+    m_e, m_h = np.nanmean(e_scores, axis=0), np.nanmean(h_scores, axis=0)
     r = float(_pearson_rows(m_e, m_h))
     spearman = float(_pearson_rows(pd.Series(m_e).rank().to_numpy(), pd.Series(m_h).rank().to_numpy()))
     w_e = rng.multinomial(len(e_scores), np.full(len(e_scores), 1 / len(e_scores)), size=n_resamples)
@@ -104,7 +112,7 @@ def extrapolability(
     boot = _pearson_rows(_group_means(e_scores, w_e), _group_means(h_scores, w_h))
     alpha = (1 - level) / 2
     lower, upper = np.nanquantile(boot, [alpha, 1 - alpha])
-    perms = np.array([rng.permutation(m_h) for _ in range(PERMUTATIONS)])
+    perms = rng.permuted(np.tile(m_h, (PERMUTATIONS, 1)), axis=1)
     null = _pearson_rows(np.broadcast_to(m_e, perms.shape), perms)
     p_value = float((1 + np.sum(null >= r)) / (1 + PERMUTATIONS))
     extrapolates = bool(lower > 0 and p_value < 1 - level)

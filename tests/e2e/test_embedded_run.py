@@ -1,0 +1,119 @@
+"""End to end on the embedded model: caching, incremental designs and the survey analyses on a real run."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+import forkingpaths
+from forkingpaths import RunOptions, parse_spec
+from forkingpaths.data import load_survey_items
+
+pytestmark = pytest.mark.model
+
+FACTORS = {
+    "option_order": ["original", "reversed"],
+    "label_style": ["letters", "numbers"],
+    "persona": ["none", "average"],
+}
+
+
+def small_spec(tmp_path, factors=FACTORS, **extra):
+    return parse_spec(
+        {
+            "name": "small",
+            "instrument": {"name": "survey", "params": {"persona_groups": ["US", "DK"], "holdout": {"by": "random", "fraction": 0.5}}},
+            "data": {"loader": "builtin", "params": {"name": "values"}, "limit": 6},
+            "models": ["llamacpp"],
+            "factors": factors,
+            "seed": 3,
+            "output_dir": str(tmp_path / "runs"),
+            "analysis": {"n_resamples": 200},
+            **extra,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("embedded")
+    cache = tmp_path / "cache"
+    result = forkingpaths.run(small_spec(tmp_path), RunOptions(cache_dir=cache))
+    return tmp_path, cache, result
+
+
+def test_every_trial_is_run_and_stored_once(first_run) -> None:
+    _, _, result = first_run
+    trials = result.trials
+    assert len(trials) == 6 * 4 * 3  # items × format conditions × (none + 2 persona targets)
+    assert trials["trial_id"].is_unique
+    counts = result.manifest["counts"]
+    assert counts == {**counts, "trials": 72, "model_calls": 72, "cache_hits": 0, "errors": 0}
+    assert set(trials.columns) >= {"option_order", "label_style", "persona", "option_probs", "valid_mass", "response_text", "cached"}
+    sums = trials["option_probs"].apply(sum)
+    assert sums.between(1 - 1e-9, 1 + 1e-9).all()
+    assert trials["valid_mass"].between(0, 1).all() and (trials["valid_mass"] > 0).all()
+    on_disk = pd.read_parquet(result.directory / "trials.parquet")
+    assert on_disk["trial_id"].tolist() == trials["trial_id"].tolist()
+    manifest = json.loads((result.directory / "manifest.json").read_text())
+    assert manifest["models"]["llamacpp"]["identity"].startswith("sha256:")
+
+
+def test_rerun_makes_zero_model_calls(first_run) -> None:
+    tmp_path, cache, result = first_run
+    again = forkingpaths.run(small_spec(tmp_path), RunOptions(cache_dir=cache, out=str(tmp_path / "rerun")))
+    assert again.manifest["counts"]["model_calls"] == 0
+    assert again.manifest["counts"]["cache_hits"] == 72
+    assert again.trials["cached"].all()
+    pd.testing.assert_series_equal(again.trials["option_probs"].apply(tuple), result.trials["option_probs"].apply(tuple))
+    assert again.results["models"]["llamacpp"]["stability"] == result.results["models"]["llamacpp"]["stability"]
+
+
+def test_adding_a_level_runs_only_the_new_trials(first_run) -> None:
+    tmp_path, cache, result = first_run
+    wider = {**FACTORS, "label_style": ["letters", "numbers", "text"]}
+    grown = forkingpaths.run(small_spec(tmp_path, wider), RunOptions(cache_dir=cache, out=str(tmp_path / "wider")))
+    counts = grown.manifest["counts"]
+    assert counts["trials"] == 108 and counts["cache_hits"] == 72 and counts["model_calls"] == 36
+    old_ids = set(result.trials["trial_id"])
+    assert old_ids < set(grown.trials["trial_id"])
+    new_rows = grown.trials[~grown.trials["trial_id"].isin(old_ids)]
+    assert (new_rows["label_style"] == "text").all() and not new_rows["cached"].any()
+
+
+def test_identical_requests_are_made_once(first_run) -> None:
+    """With two options, a shuffle is the original or the reversed order: no new model calls."""
+    tmp_path, cache, _ = first_run
+    shuffled = {**FACTORS, "option_order": ["original", "reversed", "shuffle-1"]}
+    grown = forkingpaths.run(small_spec(tmp_path, shuffled), RunOptions(cache_dir=cache, out=str(tmp_path / "shuffled")))
+    counts = grown.manifest["counts"]
+    assert counts["trials"] == 108 and counts["requests"] == 72 and counts["model_calls"] == 0
+
+
+def test_survey_analyses_on_a_real_run(first_run) -> None:
+    _, _, result = first_run
+    model = result.results["models"]["llamacpp"]
+    stability = model["stability"]
+    assert stability["available"] and len(stability["specification_curve"]) == 4
+    assert stability["kendall_w"] is not None and 0 <= stability["kendall_w"] <= 1
+    components = {c["component"] for c in stability["variance_components"]}
+    assert components == {"option_order", "label_style", "item", "group", "residual"}
+    assert sum(c["share"] for c in stability["variance_components"]) == pytest.approx(1)
+    steer = model["steerability"]
+    assert steer["available"] and {t["target"] for t in steer["targets"]} == {"US", "DK"}
+    for target in steer["targets"]:
+        assert target["delta_target"]["lower"] <= target["delta_target"]["estimate"] <= target["delta_target"]["upper"]
+    extra = model["extrapolability"]
+    assert extra["available"] and extra["n_groups"] == 13 and -1 <= extra["pearson_r"]["estimate"] <= 1
+    assert 0 < extra["permutation"]["p_value"] <= 1
+    assert result.results["human_spread"] > 0 and model["design_spread"] >= 0
+    assert result.results["findings"] and all(f["rule"] for f in result.results["findings"])
+    alignment = pd.read_parquet(result.directory / "alignment.parquet")
+    items = load_survey_items(small_spec(result.directory).data, result.directory)
+    groups_per_item = {item.item_id: len(item.groups) for item in items}
+    assert len(alignment) == sum(groups_per_item[i] for i in result.trials["item_id"])
+    assert alignment["similarity"].between(0, 1).all()
+    saved = json.loads((result.directory / "results.json").read_text())
+    assert saved["models"]["llamacpp"]["stability"]["closest_group"] == stability["closest_group"]
