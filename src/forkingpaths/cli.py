@@ -25,8 +25,8 @@ app = typer.Typer(
 cache_app = typer.Typer(help="Inspect or clear the response cache.", no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
 
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 _state = {"debug": False}
 
 EXIT_INTERRUPTED = 130
@@ -131,20 +131,27 @@ def demo_command(
 
 @app.command("models")
 def models_command() -> None:
-    """List the model backends and where the embedded model lives."""
-    from rich.table import Table
-
+    """List the model backends, their capabilities and where the embedded model lives."""
     from forkingpaths.models.registry import describe_backends
 
-    table = Table(title="backends")
-    for column in ("backend", "reference", "capabilities", "details"):
-        table.add_column(column)
     try:
-        for entry in describe_backends():
-            table.add_row(*(str(entry.get(k, "")) for k in ("backend", "reference", "capabilities", "details")))
+        backends = describe_backends()
     except UserError as error:
         _fail(error, error.exit_code)
-    console.print(table)
+        return
+    for entry in backends:
+        capabilities = ", ".join(name for name, on in dict(entry["capabilities"]).items() if on)
+        console.print(f"[bold]{entry['name']}[/bold] — {entry['description']}", highlight=False)
+        console.print(f"  references: {', '.join(entry['references'])}", markup=False, highlight=False)
+        console.print(f"  capabilities: {capabilities}", markup=False, highlight=False)
+        for key, value in entry.items():
+            if key in ("name", "description", "references", "capabilities"):
+                continue
+            if isinstance(value, dict):
+                for sub_key, sub_value in value.items():
+                    console.print(f"  {key}.{sub_key}: {sub_value}", markup=False, highlight=False)
+            else:
+                console.print(f"  {key}: {value}", markup=False, highlight=False)
 
 
 @cache_app.command("info")

@@ -14,7 +14,8 @@ from forkingpaths.run.executor import Counters
 class RunProgress:
     """Trials done / total, trials per second, ETA, cache hits and errors.
 
-    Used as a context manager; the instance is the executor's progress hook.
+    Used as a context manager; the instance is the executor's progress hook. The bar
+    appears at the first update, so errors found while preparing a run print alone.
     """
 
     def __init__(self, console: Console | None = None, description: str = "trials") -> None:
@@ -35,14 +36,15 @@ class RunProgress:
         self._done_at_start: int | None = None
 
     def __enter__(self) -> "RunProgress":
-        self._progress.start()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self._progress.stop()
+        if self._done_at_start is not None:
+            self._progress.stop()
 
     def __call__(self, counters: Counters) -> None:
         if self._done_at_start is None:  # the rate counts executed trials, not cache hits
+            self._progress.start()
             self._done_at_start = counters.done
             self._started = time.monotonic()
             self._progress.reset(self._task, total=counters.total, completed=counters.done)

@@ -1,12 +1,14 @@
 """The survey instrument's analyses: alignment, stability, steerability, extrapolability.
 
 Writes ``alignment.parquet`` (one row per model × condition × item × group) and
-returns the results dictionary that becomes ``results.json``. Every verdict word
+``items.json`` (the items' wording and human distributions, so the report can show
+what the model was asked without reloading the data set), and returns the results dictionary that becomes ``results.json``. Every verdict word
 comes with the rule that produced it and the numbers it was applied to.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from forkingpaths.instruments.survey.scoring import alignment_table, design_spre
 from forkingpaths.instruments.survey.stability import stability
 from forkingpaths.instruments.survey.steering import steerability
 from forkingpaths.spec import Spec
-from forkingpaths.store import write_parquet
+from forkingpaths.store import write_json, write_parquet
 
 SIMILARITY = "1 − Jensen–Shannon distance (base 2)"
 
@@ -45,6 +47,7 @@ def analyse_survey(trials: pd.DataFrame, items: list[SurveyItem], spec: Spec, ru
     distributions = model_distributions(trials, items, factor_names)
     align = alignment_table(distributions, items, factor_names)
     write_parquet(run_dir / "alignment.parquet", align)
+    write_json(run_dir / "items.json", [dataclasses.asdict(item) for item in items])
     condition_table = (
         trials.drop_duplicates("condition_id").set_index("condition_id")[factor_names]
         if factor_names

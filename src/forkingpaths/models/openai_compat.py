@@ -1,0 +1,229 @@
+"""Backend for any OpenAI-compatible HTTP API (OpenAI, vLLM, llama.cpp server, Ollama, …).
+
+The ``openai`` client's own retries are disabled (``max_retries=0``): the executor owns
+retrying, and it needs to see each failure classified as transient or permanent.
+
+Option probabilities come from the first generated token's ``top_logprobs`` (at most 20,
+OpenAI's limit), so they are a top-k cut, not the full distribution
+(``exact_logprobs=False``); a label outside the top-k is reported missing (``None``),
+never as zero.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+import openai
+from openai import AsyncOpenAI
+
+from .base import (
+    Capabilities,
+    Message,
+    PermanentBackendError,
+    Request,
+    Response,
+    TransientBackendError,
+)
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+MAX_TOP_LOGPROBS = 20  # OpenAI rejects more; most compatible servers accept it
+_TRANSIENT_STATUS = {408, 409, 429}  # plus every 5xx
+
+
+class OpenAICompatBackend:
+    """One model behind an OpenAI-compatible endpoint.
+
+    ``identity`` is ``"<base_url>|<model>"``. The API key lives only inside the client:
+    it is never in ``identity``, ``versions()``, ``repr`` or an error message (server
+    messages are scrubbed of it, and the client's exception, whose request carries the
+    key in its headers, is not chained).
+    """
+
+    name = "openai"
+    capabilities = Capabilities(generate=True, choice_logprobs=True, embed=True, exact_logprobs=False)
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str = OPENAI_BASE_URL,
+        api_key: str,
+        timeout: float = 60.0,
+        max_concurrency: int = 8,
+        top_logprobs: int = MAX_TOP_LOGPROBS,
+    ) -> None:
+        self.model = model
+        self.base_url = base_url.rstrip("/")
+        self.identity = f"{self.base_url}|{model}"
+        self.max_concurrency = max_concurrency
+        self.top_logprobs = max(1, min(top_logprobs, MAX_TOP_LOGPROBS))
+        self._client = AsyncOpenAI(api_key=api_key, base_url=self.base_url, timeout=timeout, max_retries=0)
+
+    def __repr__(self) -> str:
+        return f"OpenAICompatBackend(identity={self.identity!r})"
+
+    def versions(self) -> dict[str, str]:
+        return {"openai": openai.__version__}
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    async def complete(self, request: Request) -> Response:
+        start = time.perf_counter()
+        try:
+            if request.mode == "generate":
+                response = await self._generate(request)
+            elif request.mode == "choice_logprobs":
+                response = await self._choice_logprobs(request)
+            else:
+                response = await self._embed(request)
+        except openai.APIError as exc:
+            raise self._classify(exc) from None  # the original carries request headers (the key)
+        except (AttributeError, IndexError, TypeError) as exc:  # a 200 whose body lacks the fields
+            raise PermanentBackendError(f"{self.identity}: malformed response ({exc})") from None
+        response.latency_s = time.perf_counter() - start
+        return response
+
+    async def _generate(self, request: Request) -> Response:
+        """Plain temperature sampling (``top_p=1``), matching the in-process backend."""
+        completion = await self._client.chat.completions.create(
+            model=self.model,
+            messages=_chat(request.messages),  # type: ignore[arg-type]
+            temperature=request.temperature,
+            top_p=1.0,
+            max_tokens=request.max_tokens,
+            seed=openai.omit if request.seed is None else request.seed,
+        )
+        choice = completion.choices[0]
+        return Response(
+            text=choice.message.content or "",
+            prompt_tokens=completion.usage.prompt_tokens if completion.usage else None,
+            completion_tokens=completion.usage.completion_tokens if completion.usage else None,
+            extra={"finish_reason": choice.finish_reason},
+        )
+
+    async def _choice_logprobs(self, request: Request) -> Response:
+        """Label probabilities from the first generated token's top-k alternatives.
+
+        Matching rule, per top-k token: strip surrounding whitespace (so "A", " A" and
+        "A\\n" all mean "A"); if the result equals a label, its probability counts for that
+        label; otherwise, if it is a non-empty prefix of exactly one label, it counts for
+        that label (this is how a multi-token label such as "Agree" can be scored: by a
+        first token that identifies it uniquely). Tokens matching no label, or several,
+        are ignored. A label's raw probability is the sum over its matching tokens; a label
+        with none is missing (``None``). ``label_probs`` is renormalised over the found
+        labels and ``valid_mass`` is their raw sum (0.0 when none is found). Compare the
+        in-process backend, which scores a label's exact tokenisation only, and whole
+        multi-token labels by teacher forcing.
+        """
+        if not request.labels:
+            raise PermanentBackendError("choice_logprobs needs at least one label")
+        completion = await self._client.chat.completions.create(
+            model=self.model,
+            messages=_chat(request.messages),  # type: ignore[arg-type]
+            temperature=0.0,
+            max_tokens=1,
+            logprobs=True,
+            top_logprobs=self.top_logprobs,
+        )
+        choice = completion.choices[0]
+        if choice.logprobs is None or not choice.logprobs.content:
+            raise PermanentBackendError(f"{self.identity} returned no logprobs; it cannot score options")
+        first = choice.logprobs.content[0]
+        found: dict[str, float] = {}
+        for alternative in first.top_logprobs:
+            label = _match(alternative.token, request.labels)
+            if label is not None:
+                found[label] = found.get(label, 0.0) + math.exp(alternative.logprob)
+        mass = sum(found.values())
+        label_probs: dict[str, float | None] = {
+            label: (found[label] / mass if label in found and mass > 0 else None) for label in request.labels
+        }
+        return Response(
+            text=max(found, key=found.__getitem__) if found else None,
+            label_probs=label_probs,
+            valid_mass=mass,
+            prompt_tokens=completion.usage.prompt_tokens if completion.usage else None,
+            completion_tokens=completion.usage.completion_tokens if completion.usage else None,
+            extra={"first_token": first.token, "top_k": len(first.top_logprobs)},
+        )
+
+    async def _embed(self, request: Request) -> Response:
+        """One vector for the messages' contents joined by newlines.
+
+        Some servers (llama-cpp-python on a generative model) answer with one vector per
+        token instead of a pooled vector; that is refused rather than guessed at.
+        """
+        text = "\n".join(m.content for m in request.messages)
+        result = await self._client.embeddings.create(model=self.model, input=text, encoding_format="float")
+        vector = result.data[0].embedding if result.data else None
+        if not vector or not all(isinstance(x, (int, float)) for x in vector):
+            raise PermanentBackendError(
+                f"{self.identity} did not return one flat embedding vector "
+                "(per-token embeddings come from a non-pooling model; use an embedding model)"
+            )
+        return Response(
+            embedding=[float(x) for x in vector],
+            prompt_tokens=result.usage.prompt_tokens if result.usage else None,
+        )
+
+    def _classify(self, exc: openai.APIError) -> Exception:
+        """Transient: timeouts, connection errors, 408/409/429 and 5xx; else permanent."""
+        message = self._scrub(f"{type(exc).__name__}: {exc.message}")
+        if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
+            return TransientBackendError(f"{self.identity}: {message}")
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            text = f"{self.identity}: HTTP {status}: {message}"
+            if status in _TRANSIENT_STATUS or status >= 500:
+                return TransientBackendError(text, retry_after=retry_after_seconds(exc.response.headers))
+            return PermanentBackendError(text)
+        return PermanentBackendError(f"{self.identity}: {message}")
+
+    def _scrub(self, text: str) -> str:
+        key = self._client.api_key
+        return text.replace(key, "[redacted]") if key else text
+
+
+def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
+    millis = headers.get("retry-after-ms")
+    if millis is not None:
+        try:
+            return max(0.0, float(millis) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _chat(messages: tuple[Message, ...]) -> list[dict[str, str]]:
+    return [{"role": m.role, "content": m.content} for m in messages]
+
+
+def _match(token: str, labels: tuple[str, ...]) -> str | None:
+    """The label a top-k token stands for (see ``_choice_logprobs``), or ``None``."""
+    text = token.strip()
+    if not text:
+        return None
+    exact = [label for label in labels if label.strip() == text]
+    if exact:
+        return exact[0]
+    prefixed = [label for label in labels if label.strip().startswith(text)]
+    return prefixed[0] if len(prefixed) == 1 else None

@@ -1,0 +1,169 @@
+"""Just enough SVG for the report's charts, with every piece of text escaped.
+
+The charts are drawn as static inline SVG by the functions in
+:mod:`forkingpaths.report.plots`, not by a plotting library (docs/report.md says
+why). This module holds the few primitives they share: element builders that
+escape every attribute value and every text node, a linear scale with readable
+tick values, axes, and the colour palettes. Text from models or data sets can
+only enter a chart through these builders, so it can never become markup.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+#: Okabe & Ito's colour-blind-safe palette, one colour per model.
+MODEL_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+GRID = "#e3e6ea"
+INK = "#1f2933"
+MUTED = "#6b7785"
+
+
+def model_colour(index: int) -> str:
+    return MODEL_COLOURS[index % len(MODEL_COLOURS)]
+
+
+def _attributes(attrs: dict[str, object]) -> str:
+    """``class_="a", stroke_width=2`` → `` class="a" stroke-width="2"`` (values escaped; None dropped)."""
+    parts = []
+    for key, value in attrs.items():
+        if value is None:
+            continue
+        name = key.rstrip("_").replace("_", "-")
+        if isinstance(value, float):
+            value = f"{value:.2f}"
+        parts.append(f' {name}="{escape(str(value))}"')
+    return "".join(parts)
+
+
+def element(tag: str, content: str = "", **attrs: object) -> str:
+    """An SVG element; ``content`` must already be markup built by this module."""
+    return f"<{tag}{_attributes(attrs)}>{content}</{tag}>" if content else f"<{tag}{_attributes(attrs)}/>"
+
+
+def text(x: float, y: float, value: object, **attrs: object) -> str:
+    """A text node (escaped)."""
+    return element("text", str(escape(str(value))), x=x, y=y, **attrs)
+
+
+def tooltip(lines: Sequence[str]) -> str:
+    """A native hover tooltip (``<title>``) for the enclosing group (escaped)."""
+    return f"<title>{escape(chr(10).join(lines))}</title>"
+
+
+def mark(content: str, path: str, **attrs: object) -> str:
+    """A data mark: a group tagged with the JSON Pointer of the record it draws."""
+    return element("g", content, class_="mark", data_path=path, **attrs)
+
+
+def figure(body: str, width: float, height: float, label: str) -> Markup:
+    """The outer ``<svg>``: scales with the page width, keeps its aspect ratio."""
+    return Markup(
+        element(
+            "svg",
+            body,
+            xmlns="http://www.w3.org/2000/svg",
+            viewBox=f"0 0 {width:.0f} {height:.0f}",
+            class_="plot",
+            role="img",
+            aria_label=label,
+            font_family=FONT,
+            font_size=12,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Linear map from data values (``lo``..``hi``) to pixels (``start``..``end``)."""
+
+    lo: float
+    hi: float
+    start: float
+    end: float
+
+    def __call__(self, value: float) -> float:
+        span = self.hi - self.lo or 1.0
+        return self.start + (value - self.lo) / span * (self.end - self.start)
+
+    def ticks(self, count: int = 5) -> list[float]:
+        return nice_ticks(self.lo, self.hi, count)
+
+
+def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """Round tick values (steps of 1, 2 or 5 × 10^k) inside [lo, hi]."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [lo]
+    raw = (hi - lo) / max(count, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(lo / step - 1e-9) * step
+    ticks = []
+    value = first
+    while value <= hi + 1e-9 * step:
+        ticks.append(round(value, 10))
+        value += step
+    return ticks
+
+
+def padded_domain(values: Sequence[float], include: Sequence[float] = (), pad: float = 0.05) -> tuple[float, float]:
+    """A domain covering ``values`` and ``include``, widened by ``pad`` of its span on each side."""
+    finite = [v for v in [*values, *include] if v is not None and math.isfinite(v)]
+    if not finite:
+        return 0.0, 1.0
+    lo, hi = min(finite), max(finite)
+    span = hi - lo or max(abs(hi), 1.0) * 0.1
+    return lo - pad * span, hi + pad * span
+
+
+def tick_label(value: float, step: float) -> str:
+    """Tick text with as many decimals as the tick step needs."""
+    decimals = max(0, -math.floor(math.log10(step))) if step > 0 else 2
+    return f"{value:.{decimals}f}"
+
+
+def x_axis(scale: Scale, top: float, bottom: float, title: str = "") -> str:
+    """Vertical grid lines with tick labels under ``bottom`` and an axis title."""
+    ticks = scale.ticks()
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 0.1
+    parts = []
+    for tick in ticks:
+        x = scale(tick)
+        parts.append(element("line", x1=x, x2=x, y1=top, y2=bottom, stroke=GRID))
+        parts.append(text(x, bottom + 14, tick_label(tick, step), text_anchor="middle", fill=MUTED))
+    if title:
+        parts.append(text((scale.start + scale.end) / 2, bottom + 30, title, text_anchor="middle", fill=INK))
+    return "".join(parts)
+
+
+def y_axis(scale: Scale, left: float, right: float, title: str = "") -> str:
+    """Horizontal grid lines with tick labels left of ``left`` and a rotated axis title."""
+    ticks = scale.ticks()
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 0.1
+    parts = []
+    for tick in ticks:
+        y = scale(tick)
+        parts.append(element("line", x1=left, x2=right, y1=y, y2=y, stroke=GRID))
+        parts.append(text(left - 6, y + 4, tick_label(tick, step), text_anchor="end", fill=MUTED))
+    if title:
+        middle = (scale.start + scale.end) / 2
+        parts.append(text(14, middle, title, text_anchor="middle", fill=INK, transform=f"rotate(-90 14 {middle:.1f})"))
+    return "".join(parts)
+
+
+def sequential_colour(value: float, lo: float, hi: float) -> str:
+    """A light-to-dark blue ramp (perceptually ordered) for heatmap cells."""
+    light, dark = (247, 251, 255), (8, 48, 107)
+    t = 0.5 if hi <= lo else min(max((value - lo) / (hi - lo), 0.0), 1.0)
+    r, g, b = (round(a + (c - a) * t) for a, c in zip(light, dark))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def clipped(label: str, limit: int) -> str:
+    """A label shortened to ``limit`` characters (the full text goes in the tooltip)."""
+    return label if len(label) <= limit else label[: limit - 1] + "…"
