@@ -117,3 +117,16 @@ def test_survey_analyses_on_a_real_run(first_run) -> None:
     assert alignment["similarity"].between(0, 1).all()
     saved = json.loads((result.directory / "results.json").read_text())
     assert saved["models"]["llamacpp"]["stability"]["closest_group"] == stability["closest_group"]
+
+
+def test_a_model_compared_with_itself_differs_nowhere(first_run, embedded_model_path) -> None:
+    """The same GGUF under two references: shared cache entries, zero differences, no significant group."""
+    tmp_path, cache, _ = first_run
+    twin = f"llamacpp:{embedded_model_path}"
+    both = forkingpaths.run(small_spec(tmp_path, models=["llamacpp", twin]), RunOptions(cache_dir=cache, out=str(tmp_path / "twins")))
+    assert both.manifest["counts"]["model_calls"] == 0 and both.manifest["counts"]["trials"] == 144
+    (comparison,) = both.results["comparisons"]
+    assert (comparison["a"], comparison["b"]) == ("llamacpp", twin)
+    assert all(row["estimate"] == 0 and not row["significant"] for row in comparison["by_group"])
+    finding = next(f for f in both.results["findings"] if f["topic"] == "model comparison")
+    assert finding["verdict"] == "no reliable difference"

@@ -144,3 +144,31 @@ def test_extrapolability_matches_pearson_and_detects_a_shared_group_profile() ->
     noise = align.assign(similarity=rng.uniform(0, 1, len(align)))
     flat = extrapolability(noise, items, {"by": "random"}, 0.95, 500, np.random.default_rng(4))
     assert flat["verdict"]["word"] == "does not extrapolate"
+
+
+def test_model_comparison_finds_the_group_where_one_model_is_closer() -> None:
+    from statsmodels.stats.multitest import multipletests
+
+    from forkingpaths.instruments.survey.comparison import compare_models
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for i in range(15):
+        for condition in ("c1", "c2"):
+            for group in ("A", "B", "C"):
+                base = rng.uniform(0.3, 0.7)
+                lift = 0.1 if group == "A" else 0.0
+                rows.append({"model": "m1", "condition_id": condition, "item_id": f"i{i}", "group": group, "similarity": base + lift + rng.normal(0, 0.01)})
+                rows.append({"model": "m2", "condition_id": condition, "item_id": f"i{i}", "group": group, "similarity": base + rng.normal(0, 0.01)})
+    base = pd.DataFrame(rows)
+    (comparison,) = compare_models(base, ["m1", "m2"], 0.95, 500, np.random.default_rng(6))
+    by_group = {row["group"]: row for row in comparison["by_group"]}
+    wide = base.pivot_table(index=["condition_id", "item_id", "group"], columns="model", values="similarity")
+    expected = (wide["m1"] - wide["m2"]).groupby(["group", "item_id"]).mean().groupby("group").mean()
+    for group in "ABC":
+        assert by_group[group]["estimate"] == pytest.approx(expected[group], abs=1e-12)
+    assert by_group["A"]["significant"] and by_group["A"]["lower"] > 0
+    assert not by_group["B"]["significant"] and not by_group["C"]["significant"]
+    raw = [by_group[g]["p_value"] for g in "ABC"]
+    assert [by_group[g]["p_holm"] for g in "ABC"] == pytest.approx(multipletests(raw, method="holm")[1])
+    assert (comparison["closer_a"], comparison["closer_b"]) == (1, 0)
