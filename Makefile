@@ -34,6 +34,13 @@ demo: install
 test: install-dev
 	$(BIN)/python -m pytest
 
+# The screenshot in docs/report.md: a demo run on the embedded model (cached after the
+# first time), rendered by the test suite's Chromium driver (needs `apt-get install chromium`).
+SCREENSHOT_RUNS ?= runs/screenshot
+screenshot: install-dev
+	$(BIN)/forkingpaths demo --limit 8 --out $(SCREENSHOT_RUNS)
+	$(BIN)/python tests/report/chromium.py $(SCREENSHOT_RUNS)/values-demo/report.html docs/images/report.png 3400
+
 benchmarks: install-dev
 	$(BIN)/python benchmarks/stats_scale.py
 	$(BIN)/python benchmarks/throughput.py

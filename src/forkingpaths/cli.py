@@ -129,6 +129,23 @@ def demo_command(
     _execute(demo_spec(), "forkingpaths demo", model, out, limit, concurrency, refresh, fail_fast)
 
 
+@app.command("report")
+def report_command(run_dir: Annotated[Path, typer.Argument(help="A run directory (the one holding results.json).")]) -> None:
+    """Re-render report.html and validity.md from a run directory (calls no model)."""
+    from forkingpaths.report.html import write_report
+    from forkingpaths.report.terminal import print_summary
+    from forkingpaths.run.pipeline import load_run
+
+    try:
+        report = write_report(run_dir)
+        print_summary(load_run(run_dir), console)
+    except UserError as error:
+        _fail(error, error.exit_code)
+        return
+    console.print(f"validity card: {report.with_name('validity.md')}", markup=False, highlight=False)
+    console.print(f"report: {report}", markup=False, highlight=False)
+
+
 @app.command("models")
 def models_command() -> None:
     """List the model backends, their capabilities and where the embedded model lives."""

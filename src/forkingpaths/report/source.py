@@ -47,15 +47,20 @@ class Num:
 
 
 class Results:
-    """results.json with two ways in: raw values, and numbers that remember their pointer."""
+    """results.json, or a part of it, with two ways in: raw values, and numbers that remember their pointer."""
 
-    def __init__(self, document: dict[str, Any]) -> None:
+    def __init__(self, document: dict[str, Any], prefix: tuple[Key, ...] = ()) -> None:
         self.document = document
+        self.prefix = prefix
+
+    def at(self, *keys: Key) -> "Results":
+        """The part of the results under ``keys`` (pointers stay relative to the whole file)."""
+        return Results(self.document, (*self.prefix, *keys))
 
     def get(self, *keys: Key, default: Any = None) -> Any:
         """The value at ``keys``, or ``default`` when any step is missing."""
         value: Any = self.document
-        for key in keys:
+        for key in (*self.prefix, *keys):
             try:
                 value = value[key]
             except (KeyError, IndexError, TypeError):
@@ -63,11 +68,11 @@ class Results:
         return value
 
     def num(self, *keys: Key) -> Num:
-        """A number at ``keys`` (``None`` stays ``None``); a list gives its length."""
+        """A number at ``keys`` (``None`` stays ``None``); a list or mapping gives its length."""
         value = self.get(*keys)
         if isinstance(value, (list, dict)):
             value = len(value)
-        return Num(value, pointer(*keys))
+        return Num(value, pointer(*self.prefix, *keys))
 
 
 @dataclass(frozen=True)

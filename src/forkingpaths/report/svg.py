@@ -67,7 +67,6 @@ def figure(body: str, width: float, height: float, label: str) -> Markup:
         element(
             "svg",
             body,
-            xmlns="http://www.w3.org/2000/svg",
             viewBox=f"0 0 {width:.0f} {height:.0f}",
             class_="plot",
             role="img",
@@ -151,8 +150,10 @@ def y_axis(scale: Scale, left: float, right: float, title: str = "") -> str:
         parts.append(element("line", x1=left, x2=right, y1=y, y2=y, stroke=GRID))
         parts.append(text(left - 6, y + 4, tick_label(tick, step), text_anchor="end", fill=MUTED))
     if title:
-        middle = (scale.start + scale.end) / 2
-        parts.append(text(14, middle, title, text_anchor="middle", fill=INK, transform=f"rotate(-90 14 {middle:.1f})"))
+        middle, x = (scale.start + scale.end) / 2, max(left - 48, 14)
+        parts.append(
+            text(x, middle, title, text_anchor="middle", fill=INK, transform=f"rotate(-90 {x:.1f} {middle:.1f})")
+        )
     return "".join(parts)
 
 

@@ -1,4 +1,4 @@
-"""The terminal summary: the run's headline findings as rich tables.
+"""The terminal summary: the run's headline findings as rich tables, and one line on the validity card.
 
 Only presents what is already in the results; computes nothing. Model and
 data-set text is printed with markup disabled so brackets in it cannot be
@@ -12,6 +12,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from forkingpaths.report.source import load_source
+from forkingpaths.report.validity import NOT_ADDRESSED, Card, validity_card
 
 VERDICT_STYLE = {
     "stable": "green",
@@ -60,6 +63,17 @@ def closest_groups_table(results: dict[str, Any], top: int = 5) -> Table:
     return table
 
 
+def validity_line(card: Card) -> Text:
+    """One line on the construct-validity card: how many recommendations have an answer, and which do not."""
+    missing = [entry.criterion.key for entry in card.entries if entry.status == NOT_ADDRESSED]
+    answered = len(card.entries) - len(missing)
+    line = Text(f"construct validity: {answered} of {len(card.entries)} recommendations answered by the run or the spec")
+    if missing:
+        line.append(f"; not addressed: {', '.join(missing)} (set validity.<key> in the spec)", style="yellow")
+    line.append(" · validity.md", style="dim")
+    return line
+
+
 def print_summary(run: Any, console: Console) -> None:
     """Print the findings of a finished run (``forkingpaths.run.pipeline.Run``)."""
     results = run.results
@@ -67,3 +81,5 @@ def print_summary(run: Any, console: Console) -> None:
         console.print(closest_groups_table(results))
     if results.get("findings"):
         console.print(findings_table(results))
+    if (run.directory / "spec.yaml").exists() and (run.directory / "results.json").exists():
+        console.print(validity_line(validity_card(load_source(run.directory))))

@@ -26,6 +26,7 @@ from forkingpaths.errors import SpecError, UserError
 from forkingpaths.instruments import get_instrument
 from forkingpaths.models.base import Backend, request_key
 from forkingpaths.models.registry import create_backend
+from forkingpaths.report.html import write_report
 from forkingpaths.run.executor import Counters, Job, Outcome, RetryPolicy, execute
 from forkingpaths.spec import Spec, load_spec, spec_to_yaml
 from forkingpaths.store import ResponseCache, write_json, write_parquet, write_text
@@ -168,6 +169,7 @@ def run(
     results = instrument.analyse(table, items, spec, run_dir)
     write_json(run_dir / "results.json", {"manifest": manifest, **results})
     write_json(run_dir / "manifest.json", manifest)
+    write_report(run_dir)
     return Run(run_dir, table, manifest, results)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from forkingpaths.data.items import SurveyItem
+from forkingpaths.instruments.survey.comparison import compare_models
 from forkingpaths.instruments.survey.extrapolation import extrapolability
 from forkingpaths.instruments.survey.factors import SurveyParams
 from forkingpaths.instruments.survey.scoring import alignment_table, design_spread, human_spread, model_distributions
@@ -98,6 +99,10 @@ def analyse_survey(trials: pd.DataFrame, items: list[SurveyItem], spec: Spec, ru
             else {"available": False, "reason": "no scored items"}
         )
         results["models"][model] = entry
+    models = list(results["models"])
+    results["comparisons"] = (
+        compare_models(_base_rows(align), models, level, n_resamples, _rng(spec.seed, 999)) if len(models) > 1 else []
+    )
     results["findings"] = findings(results)
     return results
 
@@ -164,7 +169,7 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
                     "topic": "specification curve",
                     "verdict": "robust" if shares["holds_significant"] == 1.0 else "not robust",
                     "text": (
-                        f"'{stab['claim']['text']}' holds with a margin whose interval excludes 0 in "
+                        f"'{names.get(modal, modal)} is the closest group' holds with a margin whose interval excludes 0 in "
                         f"{shares['holds_significant']:.0%} of conditions, holds without significance in "
                         f"{shares['holds_not_significant']:.0%} and is reversed in {shares['reversed']:.0%}"
                     ),
@@ -217,6 +222,22 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
                     "rule": extra["verdict"]["rule"],
                 }
             )
+    for comparison in results.get("comparisons", []):
+        if not comparison.get("available"):
+            continue
+        n = len(comparison["by_group"])
+        out.append(
+            {
+                "model": f"{comparison['a']} vs {comparison['b']}",
+                "topic": "model comparison",
+                "verdict": "models differ" if comparison["closer_a"] or comparison["closer_b"] else "no reliable difference",
+                "text": (
+                    f"{comparison['a']} is closer than {comparison['b']} to {comparison['closer_a']} of {n} groups "
+                    f"and further from {comparison['closer_b']} (paired differences over the same items and conditions)"
+                ),
+                "rule": f"a group counts when its Holm-adjusted sign-flip p-value is below {1 - level:.2f}",
+            }
+        )
     return out
 
 
