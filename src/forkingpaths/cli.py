@@ -6,14 +6,19 @@ without a traceback; ``--debug`` shows the traceback.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 
 from forkingpaths import __version__
 from forkingpaths.errors import UserError
+
+if TYPE_CHECKING:
+    from forkingpaths.run.pipeline import RunOptions
+    from forkingpaths.spec import Spec
 
 app = typer.Typer(
     name="forkingpaths",
@@ -68,7 +73,27 @@ RefreshOpt = Annotated[bool, typer.Option("--refresh", help="Ignore the cache an
 FailFastOpt = Annotated[bool, typer.Option("--fail-fast", help="Stop at the first request that still fails after retries.")]
 
 
-def _execute(spec_source: object, command: str, model, out, limit, concurrency, refresh, fail_fast) -> None:
+def _resume_command(base: list[str], options: "RunOptions") -> str:
+    """The command that resumes an interrupted run: the same one, with the same options."""
+    args = list(base)
+    for ref in options.models:
+        args += ["--model", ref]
+    for flag, value in (("--out", options.out), ("--limit", options.limit), ("--concurrency", options.concurrency)):
+        if value is not None:
+            args += [flag, str(value)]
+    return shlex.join(args)
+
+
+def _execute(
+    spec_source: "Spec | Path",
+    command: list[str],
+    model: list[str] | None,
+    out: str | None,
+    limit: int | None,
+    concurrency: int | None,
+    refresh: bool,
+    fail_fast: bool,
+) -> None:
     from forkingpaths.run.executor import FailFast, Interrupted
     from forkingpaths.run.pipeline import RunOptions, run
     from forkingpaths.run.progress import RunProgress
@@ -78,7 +103,8 @@ def _execute(spec_source: object, command: str, model, out, limit, concurrency, 
         with RunProgress(console=errors) as progress:
             result = run(spec_source, options, progress=progress)
     except Interrupted as stop:
-        errors.print(f"interrupted: {stop}; completed answers are cached — run `{command}` again to resume", markup=False)
+        resume = _resume_command(command, options)
+        errors.print(f"interrupted: {stop}; completed answers are cached — run `{resume}` again to resume", markup=False)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except FailFast as failure:
         errors.print(f"stopped by --fail-fast: {failure}; completed answers are cached", markup=False)
@@ -111,7 +137,7 @@ def run_command(
     fail_fast: FailFastOpt = False,
 ) -> None:
     """Run a spec: expand its design, call the models (cached), write the run directory."""
-    _execute(spec, f"forkingpaths run {spec}", model, out, limit, concurrency, refresh, fail_fast)
+    _execute(spec, ["forkingpaths", "run", str(spec)], model, out, limit, concurrency, refresh, fail_fast)
 
 
 @app.command("demo")
@@ -126,7 +152,7 @@ def demo_command(
     """Run the built-in World Values Survey example on the embedded model (or --model)."""
     from forkingpaths.examples import demo_spec
 
-    _execute(demo_spec(), "forkingpaths demo", model, out, limit, concurrency, refresh, fail_fast)
+    _execute(demo_spec(), ["forkingpaths", "demo"], model, out, limit, concurrency, refresh, fail_fast)
 
 
 @app.command("report")
