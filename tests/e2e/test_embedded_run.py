@@ -99,7 +99,12 @@ def test_survey_analyses_on_a_real_run(first_run) -> None:
     assert stability["available"] and len(stability["specification_curve"]) == 4
     assert stability["kendall_w"] is not None and 0 <= stability["kendall_w"] <= 1
     components = {c["component"] for c in stability["variance_components"]}
-    assert components == {"option_order", "label_style", "item", "group", "residual"}
+    assert components == {
+        "option_order", "label_style", "item", "group", "item:option_order", "item:label_style", "item:group", "residual"
+    }
+    # two of the first six built-in items lack data for three countries: groups are compared on the other four
+    assert model["item_set"] == {"kind": "common", "n_items": 4, "excluded_items": ["C001_01", "C002_01"]}
+    assert sum(stability["p_closest"].values()) == pytest.approx(1)
     assert sum(c["share"] for c in stability["variance_components"]) == pytest.approx(1)
     steer = model["steerability"]
     assert steer["available"] and {t["target"] for t in steer["targets"]} == {"US", "DK"}

@@ -299,3 +299,47 @@ def test_fast_enough_for_fifty_thousand_rows() -> None:
     result = variance_components(df, "score", list(levels), n_resamples=200, rng=0)
     assert time.perf_counter() - start < 20.0
     assert result["lower"].notna().all()
+
+
+def test_two_way_interaction_matches_the_balanced_anova_closed_form() -> None:
+    """Balanced A × B with n replicates per cell: Method I with the A:B term equals the
+    expected-mean-squares estimates of the two-way random model (Searle et al. 1992, §4.6)."""
+    rng = np.random.default_rng(11)
+    a_levels, b_levels, reps = 12, 4, 3
+    a_eff, b_eff = rng.normal(0, 1.0, a_levels), rng.normal(0, 0.7, b_levels)
+    ab_eff = rng.normal(0, 0.8, (a_levels, b_levels))
+    rows = [
+        {"item": i, "order": j, "y": a_eff[i] + b_eff[j] + ab_eff[i, j] + rng.normal(0, 0.5)}
+        for i in range(a_levels)
+        for j in range(b_levels)
+        for _ in range(reps)
+    ]
+    df = pd.DataFrame(rows)
+    out = variance_components(df, "y", ["item", "order"], n_resamples=0, interactions=[("item", "order")]).set_index("component")
+    grand = df["y"].mean()
+    cell = df.groupby(["item", "order"])["y"].mean()
+    ms_a = b_levels * reps * ((df.groupby("item")["y"].mean() - grand) ** 2).sum() / (a_levels - 1)
+    ms_b = a_levels * reps * ((df.groupby("order")["y"].mean() - grand) ** 2).sum() / (b_levels - 1)
+    inter = cell - cell.groupby("item").transform("mean") - cell.groupby("order").transform("mean") + grand
+    ms_ab = reps * (inter**2).sum() / ((a_levels - 1) * (b_levels - 1))
+    ms_e = ((df["y"] - df.set_index(["item", "order"]).index.map(cell)) ** 2).sum() / (a_levels * b_levels * (reps - 1))
+    expected = {
+        "residual": ms_e,
+        "item:order": (ms_ab - ms_e) / reps,
+        "item": (ms_a - ms_ab) / (b_levels * reps),
+        "order": (ms_b - ms_ab) / (a_levels * reps),
+    }
+    for component, value in expected.items():
+        assert out.loc[component, "variance"] == pytest.approx(max(value, 0.0), rel=1e-9, abs=1e-12)
+
+
+def test_interaction_bootstrap_relabels_duplicated_items() -> None:
+    rng = np.random.default_rng(12)
+    df = pd.DataFrame(
+        [{"item": i, "order": j, "y": rng.normal() + (0.5 if (i + j) % 2 else 0.0)} for i in range(15) for j in range(3) for _ in range(2)]
+    )
+    out = variance_components(df, "y", ["item", "order"], n_resamples=60, rng=1, interactions=[("item", "order")])
+    assert list(out["component"]) == ["item", "order", "item:order", "residual"]
+    assert (out["lower"] <= out["share"] + 1e-12).all() and (out["share"] <= out["upper"] + 1e-12).all()
+    with pytest.raises(ValueError, match="must pair two different factors"):
+        variance_components(df, "y", ["item", "order"], n_resamples=0, interactions=[("item", "colour")])

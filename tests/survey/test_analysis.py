@@ -79,8 +79,25 @@ def test_missing_options_count_as_zero_and_are_flagged() -> None:
 def test_human_and_design_spread_closed_form() -> None:
     items = [SurveyItem("i", "q", ("a", "b"), {"A": (0.2, 0.8), "B": (0.6, 0.4)})]
     assert human_spread(items) == pytest.approx(0.2)  # SD of (0.2, 0.6) with ddof=0 is 0.2, same for (0.8, 0.4)
-    dists = pd.DataFrame({"model": ["m", "m"], "item_id": ["i", "i"], "probs": [[0.1, 0.9], [0.5, 0.5]]})
+    dists = pd.DataFrame(
+        {"model": ["m", "m"], "item_id": ["i", "i"], "probs": [[0.1, 0.9], [0.5, 0.5]], "elicitation": "logprobs", "n_valid": 1}
+    )
     assert design_spread(dists) == pytest.approx(0.2)
+
+
+def test_design_spread_removes_sampling_noise() -> None:
+    """A model that ignores the design, sampled k times per condition, has design spread ≈ 0."""
+    rng = np.random.default_rng(8)
+    k, true_p = 20, 0.3
+    rows = []
+    for item in range(40):
+        for condition in range(8):
+            share = rng.binomial(k, true_p) / k
+            rows.append({"model": "m", "item_id": f"i{item}", "probs": [share, 1 - share], "elicitation": "sample", "n_valid": k})
+    dists = pd.DataFrame(rows)
+    raw = np.mean([np.array(g["probs"].tolist()).std(axis=0).mean() for _, g in dists.groupby("item_id")])
+    assert raw > 0.08  # the uncorrected SD is mostly multinomial noise, sqrt(0.3 * 0.7 / 20) ≈ 0.10
+    assert design_spread(dists) < 0.04
 
 
 def _steered_align(gain_target: float, gain_others: float, n_items: int = 12) -> pd.DataFrame:
@@ -172,3 +189,17 @@ def test_model_comparison_finds_the_group_where_one_model_is_closer() -> None:
     raw = [by_group[g]["p_value"] for g in "ABC"]
     assert [by_group[g]["p_holm"] for g in "ABC"] == pytest.approx(multipletests(raw, method="holm")[1])
     assert (comparison["closer_a"], comparison["closer_b"]) == (1, 0)
+
+
+def test_extrapolation_must_beat_a_uniform_model() -> None:
+    """A model that answers uniformly inherits the human data's own structure: its r is the bar."""
+    from forkingpaths.instruments.survey.scoring import uniform_reference
+
+    items = _items(12)
+    reference = uniform_reference(items)
+    expected = [1 - jensenshannon([1 / 3] * 3, items[0].distributions[g], base=2) for g in GROUPS]
+    assert reference[reference["item_id"] == "i0"]["similarity"].tolist() == pytest.approx(expected)
+    table = pd.DataFrame({"item_id": [i.item_id for i in items], "topic": [None] * 12})
+    same = extrapolability(reference, table, {"by": "random"}, 0.95, 200, np.random.default_rng(0), reference)
+    assert same["uniform_model_r"] == pytest.approx(same["pearson_r"]["estimate"])
+    assert same["verdict"]["word"] == "does not extrapolate"

@@ -117,6 +117,15 @@ def test_sample_mode_when_the_backend_has_no_logprobs() -> None:
     first = instrument.render(ITEM, _condition(), 0, spec, TEXT_ONLY)
     second = instrument.render(ITEM, _condition(), 1, spec, TEXT_ONLY)
     assert first.mode == "generate" and first.temperature == 1.0 and first.seed != second.seed
+    other_item = SurveyItem("q2", "Another?", ("x", "y"), {"DK": (0.5, 0.5)})
+    other_condition = _condition(option_order="reversed")
+    seeds = {
+        instrument.render(item, condition, 0, spec, TEXT_ONLY).seed
+        for item in (ITEM, other_item)
+        for condition in (_condition(), other_condition)
+    }
+    assert len(seeds) == 4  # independent draws per item and condition, not one shared stream
+    assert instrument.render(ITEM, _condition(), 0, spec, TEXT_ONLY).seed == first.seed
     condition = _condition(option_order="reversed")
     request = instrument.render(ITEM, condition, 0, _spec(option_order=["reversed"]), TEXT_ONLY)
     assert instrument.parse(ITEM, condition, request, Response(text="A. Always acceptable")).answer == "Always acceptable"
@@ -125,7 +134,7 @@ def test_sample_mode_when_the_backend_has_no_logprobs() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("B", 1), (" (b) ", 1), ("Answer: C.", 2), ("**A**", 0), ("A. Yes", 0), ("AB", None), ("Z", None), ("", None), ("My answer is B", 1)],
+    [("B", 1), (" (b) ", 1), ("Answer: C.", 2), ("**A**", 0), ("A. Yes", 0), ("AB", None), ("Z", None), ("", None), ("My answer is B", 1), ("The answer is: B. Agree", 1)],
 )
 def test_parse_choice_letters(text: str, expected: int | None) -> None:
     assert parse_choice(text, ["A", "B", "C"]) == expected

@@ -256,7 +256,11 @@ def heatmap(results: Results, model: str) -> Markup | None:
 
 
 def variance(results: Results, model: str) -> Markup | None:
-    """Share of similarity variance per component with intervals; the group share is the reference."""
+    """Share of similarity variance per component with intervals.
+
+    The human reference spread is in other units (an SD of answer shares, not a share of
+    variance); it is marked in the spread panel drawn beside this chart.
+    """
     base = ("models", model, "stability", "variance_components")
     components: list[dict[str, Any]] = results.get(*base) or []
     if not components:
@@ -268,7 +272,7 @@ def variance(results: Results, model: str) -> Markup | None:
     for index, comp in enumerate(components):
         y_mid = top + band * index + band / 2
         is_group = comp["component"] == "group"
-        label = "group (reference)" if is_group else str(comp["component"])
+        label = str(comp["component"])
         parts.append(text(left - 10, y_mid + 4, clipped(label, LABEL_CHARS), text_anchor="end", fill=INK))
         share = comp["share"] or 0.0
         has_interval = comp["lower"] is not None and comp["upper"] is not None
@@ -292,21 +296,6 @@ def variance(results: Results, model: str) -> Markup | None:
         shown = f"{share:.0%}" + (f" [{comp['lower']:.0%}, {comp['upper']:.0%}]" if has_interval else "")
         body += text(WIDTH - right + 8, y_mid + 4, shown, fill=INK)
         parts.append(mark(body, pointer(*base, index)))
-    reference = next((c for c in components if c["component"] == "group"), None)
-    if reference is not None and reference["share"] is not None:
-        rx = x(reference["share"])
-        parts.append(
-            element(
-                "line",
-                x1=rx,
-                x2=rx,
-                y1=top,
-                y2=top + band * len(components),
-                stroke="#009E73",
-                stroke_dasharray="5 4",
-                stroke_width=1.5,
-            )
-        )
     return figure("".join(parts), WIDTH, height, f"Variance decomposition for {model}")
 
 

@@ -138,12 +138,13 @@ def _measures_only(source: RunSource) -> list[str]:
             f"({', '.join(sorted(varying)) or 'one condition'}); the closest group is {stab['verdict']['word']} "
             f"(the same group is closest in {closest['modal_count']} of {closest['n_conditions']})."
         )
-        design = [c for c in stab.get("variance_components", []) if c["component"] in varying]
+        shares = {c["component"]: c["share"] or 0.0 for c in stab.get("variance_components", [])}
+        design = {f: shares[f] + shares.get(f"item:{f}", 0.0) for f in varying if f in shares}
         if design:
-            top = max(design, key=lambda c: c["share"] or 0.0)
+            top = max(design, key=lambda f: design[f])
             facts.append(
-                f"{model}: the largest design factor, {top['component']}, "
-                f"explains {top['share']:.0%} of the variance of similarity."
+                f"{model}: the largest design factor, {top}, explains {design[top]:.0%} of the variance of "
+                "similarity (its main effect and its interaction with items)."
             )
         mass = results.get("models", model, "elicitation", "mean_valid_mass")
         if mass is not None:

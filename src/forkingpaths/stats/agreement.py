@@ -181,7 +181,7 @@ def bootstrap_agreement_ci(
     statistic: Callable[[NDArray[np.float64]], float],
     n_resamples: int = 2000,
     level: float = 0.95,
-    rng: np.random.Generator | int | None = None,
+    rng: np.random.Generator | int | None = 0,
 ) -> dict[str, float | str]:
     """Percentile bootstrap interval for an agreement statistic, resampling units (columns).
 

@@ -94,7 +94,7 @@ def specification_curve(
     by: Columns | None = None,
     level: float = 0.95,
     n_resamples: int = 1000,
-    rng: RngLike = None,
+    rng: RngLike = 0,
 ) -> pd.DataFrame:
     """Mean score per condition (per ``by`` group, e.g. model) with cluster-bootstrap intervals.
 
@@ -126,7 +126,7 @@ def paired_claim_curve(
     by: Columns | None = None,
     level: float = 0.95,
     n_resamples: int = 1000,
-    rng: RngLike = None,
+    rng: RngLike = 0,
 ) -> pd.DataFrame:
     """Per-condition difference of mean scores, a − b, with a paired cluster-bootstrap interval.
 
@@ -216,7 +216,7 @@ def rank_first_probability(
     condition_cols: Columns,
     cluster_col: str,
     n_resamples: int = 1000,
-    rng: RngLike = None,
+    rng: RngLike = 0,
     higher_is_better: bool = True,
 ) -> pd.Series:
     """Probability that each entity ranks first, over conditions × cluster-bootstrap replicates.

@@ -93,7 +93,7 @@ def mcnemar_exact(a_correct: ArrayLike, b_correct: ArrayLike) -> dict[str, Any]:
 def sign_flip_test(
     differences: ArrayLike,
     n_resamples: int = 10000,
-    rng: RngLike = None,
+    rng: RngLike = 0,
     alternative: Alternative = "two-sided",
 ) -> dict[str, Any]:
     """Paired permutation test of mean difference 0 by random sign flips.

@@ -251,7 +251,7 @@ def bootstrap_replicates(
     values: ArrayLike,
     statistic: Statistic = np.mean,
     n_resamples: int = 2000,
-    rng: RngLike = None,
+    rng: RngLike = 0,
 ) -> NDArray[np.float64]:
     """Nonparametric bootstrap replicates θ*_b = statistic(x*_b), x*_b drawn from x with replacement.
 
@@ -290,7 +290,7 @@ def bootstrap_ci(
     n_resamples: int = 2000,
     level: float = 0.95,
     method: Literal["percentile", "bca"] = "percentile",
-    rng: RngLike = None,
+    rng: RngLike = 0,
 ) -> Interval:
     """Bootstrap confidence interval for ``statistic`` of independent values.
 
@@ -335,7 +335,7 @@ def bootstrap_ci(
 # ------------------------------------------------------------------------ cluster bootstrap
 
 
-def cluster_resample_counts(n_clusters: int, n_resamples: int, rng: RngLike = None) -> NDArray[np.int64]:
+def cluster_resample_counts(n_clusters: int, n_resamples: int, rng: RngLike = 0) -> NDArray[np.int64]:
     """How many times each cluster is drawn in each bootstrap resample: (n_resamples, n_clusters).
 
     Row b ~ Multinomial(n_clusters, 1/n_clusters each): drawing n_clusters clusters with
@@ -354,7 +354,7 @@ def cluster_bootstrap_means(
     clusters: ArrayLike,
     groups: ArrayLike | None = None,
     n_resamples: int = 1000,
-    rng: RngLike = None,
+    rng: RngLike = 0,
 ) -> tuple[pd.Index, NDArray[np.float64], NDArray[np.float64]]:
     """Cluster bootstrap of the mean score of every group, resampling clusters jointly.
 
@@ -400,7 +400,7 @@ def cluster_bootstrap_ci(
     groups: ArrayLike | None = None,
     n_resamples: int = 1000,
     level: float = 0.95,
-    rng: RngLike = None,
+    rng: RngLike = 0,
     *,
     cluster_name: str = "item",
 ) -> pd.DataFrame:

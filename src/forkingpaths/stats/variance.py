@@ -2,8 +2,10 @@
 
 Model: a crossed random main-effects model
 ``y_r = mu + sum_f a_f[level_f(r)] + e_r`` with independent ``a_f[l] ~ (0, s2_f)`` for every
-factor f (item, template, option order, model, ...) and ``e_r ~ (0, s2_e)``. Interactions are
-not modelled: any interaction variance (e.g. item x option order) ends up in the residual.
+factor f (item, template, option order, model, ...) and ``e_r ~ (0, s2_e)``. Two-way
+interactions named in ``interactions`` (e.g. item x option order) enter as further random
+factors whose levels are the observed cells of the pair; interaction variance that is not
+named ends up in the residual.
 
 Estimator: Henderson's Method I, the ANOVA-type method of moments for random models, which is
 unbiased for balanced and unbalanced designs alike (Henderson 1953, "Estimation of variance and
@@ -167,6 +169,13 @@ def _resample_levels(
     return kept, slots_by_level[first_slot[level_codes[kept]] + copy_index]
 
 
+def _pair_codes(first: NDArray[np.intp], second: NDArray[np.intp]) -> tuple[NDArray[np.intp], int]:
+    """Codes of the observed cells of two factors (an interaction's levels) and their number."""
+    key = first.astype(np.int64) * (int(second.max()) + 1) + second
+    cells, codes = np.unique(key, return_inverse=True)
+    return codes.astype(np.intp), len(cells)
+
+
 def _bootstrap_shares(
     y: NDArray[np.float64],
     codes: list[NDArray[np.intp]],
@@ -174,6 +183,7 @@ def _bootstrap_shares(
     clusters: list[tuple[NDArray[np.intp], int, int | None]],
     n_resamples: int,
     generator: np.random.Generator,
+    pairs: tuple[tuple[int, int], ...] = (),
 ) -> NDArray[np.float64]:
     """Shares on ``n_resamples`` cluster-bootstrap replicates (rows = replicates).
 
@@ -184,9 +194,11 @@ def _bootstrap_shares(
     multiplicity is the product of its levels' multiplicities (the pigeonhole bootstrap of
     Owen 2007, Ann. Appl. Stat. 1(2)); with one it is the ordinary cluster bootstrap (Davison &
     Hinkley 1997, "Bootstrap Methods and their Application", section 3.8). A level drawn twice
-    counts as two distinct levels. Replicates whose components are not identified are NaN.
+    counts as two distinct levels, and so do the interaction cells it belongs to: interaction
+    codes (``pairs`` of main-factor positions) are rebuilt from each replicate's relabelled
+    main-factor codes. Replicates whose components are not identified are NaN.
     """
-    out = np.full((n_resamples, len(codes) + 1), np.nan)
+    out = np.full((n_resamples, len(codes) + len(pairs) + 1), np.nan)
     for r in range(n_resamples):
         rows = np.arange(len(y))
         relabelled: dict[int, NDArray[np.intp]] = {}
@@ -199,8 +211,13 @@ def _bootstrap_shares(
         if rows.size < 2:
             continue
         replicate_codes = [relabelled.get(f, c[rows]) for f, c in enumerate(codes)]
+        replicate_sizes = list(sizes)
+        for i, j in pairs:
+            pair_codes, n_cells = _pair_codes(replicate_codes[i], replicate_codes[j])
+            replicate_codes.append(pair_codes)
+            replicate_sizes.append(n_cells)
         try:
-            out[r] = _shares(_method_one(y[rows], replicate_codes, sizes))
+            out[r] = _shares(_method_one(y[rows], replicate_codes, replicate_sizes))
         except ValueError:
             continue
     return out
@@ -212,8 +229,9 @@ def variance_components(
     factors: list[str],
     n_resamples: int = 200,
     level: float = 0.95,
-    rng: np.random.Generator | int | None = None,
+    rng: np.random.Generator | int | None = 0,
     cluster: str | list[str] | None = None,
+    interactions: list[tuple[str, str]] | None = None,
 ) -> pd.DataFrame:
     """Variance components of ``score`` across crossed design ``factors``, with bootstrap CIs.
 
@@ -234,12 +252,21 @@ def variance_components(
     computed (lower and upper are NaN). Replicates where the components are not identified
     are left out.
 
-    Returns one row per factor (in the given order) and a final "residual" row, with columns
+    ``interactions`` lists pairs of factors whose two-way interaction is a component of its
+    own (named ``"a:b"``), e.g. ``[("item", "option_order")]``: a design choice whose effect
+    differs from item to item shows up there rather than in the residual.
+
+    Returns one row per factor (in the given order), one per interaction, and a final
+    "residual" row, with columns
     ``component, n_levels, variance, share, lower, upper, level, method, truncated``
     (``n_levels`` of the residual row is the number of rows).
     A factor with few levels (say < 5) gets an imprecise variance.
     """
     factors = list(factors)
+    pairs_named = [tuple(pair) for pair in (interactions or [])]
+    for first, second in pairs_named:
+        if first not in factors or second not in factors or first == second:
+            raise ValueError(f"interaction {first!r}:{second!r} must pair two different factors")
     if cluster is None:
         cluster = "item" if "item" in factors or not factors else factors[0]
     clusters = [cluster] if isinstance(cluster, str) else list(cluster)
@@ -249,8 +276,17 @@ def variance_components(
         raise ValueError(f"score column {score!r} is constant; there is no variance to split")
     factorised = [pd.factorize(df[f], sort=True)[0] for f in factors]
     sizes = [int(c.max()) + 1 for c in factorised]
-    estimates = _method_one(y, factorised, sizes)
-    lower = upper = np.full(len(factors) + 1, np.nan)
+    pairs = [(factors.index(a), factors.index(b)) for a, b in pairs_named]
+    all_codes, all_sizes = list(factorised), list(sizes)
+    for i, j in pairs:
+        pair_codes, n_cells = _pair_codes(factorised[i], factorised[j])
+        if n_cells == len(y):
+            raise ValueError(f"interaction {factors[i]!r}:{factors[j]!r} has one row per cell; nothing is left for the residual")
+        all_codes.append(pair_codes)
+        all_sizes.append(n_cells)
+    estimates = _method_one(y, all_codes, all_sizes)
+    names = [*factors, *(f"{a}:{b}" for a, b in pairs_named)]
+    lower = upper = np.full(len(names) + 1, np.nan)
     method = "henderson-I; no interval"
     if n_resamples > 0:
         cluster_info = []
@@ -259,7 +295,7 @@ def variance_components(
             position = factors.index(column) if column in factors else None
             cluster_info.append((column_codes, int(column_codes.max()) + 1, position))
         replicates = _bootstrap_shares(
-            y, factorised, sizes, cluster_info, n_resamples, np.random.default_rng(rng)
+            y, factorised, sizes, cluster_info, n_resamples, np.random.default_rng(rng), tuple(pairs)
         )
         defined = replicates[~np.isnan(replicates).any(axis=1)]
         if defined.shape[0] > 0:
@@ -267,8 +303,8 @@ def variance_components(
         method = f"henderson-I; cluster-bootstrap-percentile({','.join(clusters)})"
     return pd.DataFrame(
         {
-            "component": [*factors, _RESIDUAL],
-            "n_levels": [*sizes, len(y)],
+            "component": [*names, _RESIDUAL],
+            "n_levels": [*all_sizes, len(y)],
             "variance": np.clip(estimates, 0.0, None),
             "share": _shares(estimates),
             "lower": lower,

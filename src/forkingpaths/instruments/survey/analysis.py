@@ -19,7 +19,13 @@ from forkingpaths.data.items import SurveyItem
 from forkingpaths.instruments.survey.comparison import compare_models
 from forkingpaths.instruments.survey.extrapolation import extrapolability
 from forkingpaths.instruments.survey.factors import SurveyParams
-from forkingpaths.instruments.survey.scoring import alignment_table, design_spread, human_spread, model_distributions
+from forkingpaths.instruments.survey.scoring import (
+    alignment_table,
+    design_spread,
+    human_spread,
+    model_distributions,
+    uniform_reference,
+)
 from forkingpaths.instruments.survey.stability import stability
 from forkingpaths.instruments.survey.steering import steerability
 from forkingpaths.spec import Spec
@@ -40,6 +46,23 @@ def _base_rows(align: pd.DataFrame) -> pd.DataFrame:
     return align
 
 
+def _common_items(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Rows restricted to the items every group has data for, so groups are compared on the
+    same questions; all items are kept (and the result says so) when fewer than 2 items, or
+    fewer than half of them, are common to all groups."""
+    groups_per_item = rows.groupby("item_id")["group"].nunique()
+    common = groups_per_item[groups_per_item == rows["group"].nunique()].index
+    if len(common) >= 2 and len(common) >= 0.5 * len(groups_per_item):
+        excluded = sorted(set(groups_per_item.index) - set(common))
+        return rows[rows["item_id"].isin(common)], {"kind": "common", "n_items": len(common), "excluded_items": excluded}
+    return rows, {
+        "kind": "all",
+        "n_items": int(len(groups_per_item)),
+        "excluded_items": [],
+        "note": "few items are shared by all groups: each group's mean is over its own items",
+    }
+
+
 def analyse_survey(trials: pd.DataFrame, items: list[SurveyItem], spec: Spec, run_dir: Path) -> dict[str, Any]:
     params, _ = SurveyParams.from_dict(spec.instrument.params)
     factor_names = list(spec.factors)
@@ -56,6 +79,7 @@ def analyse_survey(trials: pd.DataFrame, items: list[SurveyItem], spec: Spec, ru
     )
     item_table = pd.DataFrame({"item_id": [i.item_id for i in items], "topic": [i.topic for i in items]})
     spread_human = human_spread(items)
+    reference = uniform_reference(items)
     groups = sorted({g for item in items for g in item.groups})
     results: dict[str, Any] = {
         "instrument": "survey",
@@ -87,21 +111,27 @@ def analyse_survey(trials: pd.DataFrame, items: list[SurveyItem], spec: Spec, ru
             "elicitation": _elicitation_summary(model_dists),
             "design_spread": design_spread(base_dists),
         }
-        if base.empty or base["item_id"].nunique() < 2:
+        comparable, entry["item_set"] = _common_items(base) if not base.empty else (base, {"kind": "all", "n_items": 0})
+        if comparable.empty or comparable["item_id"].nunique() < 2:
             entry["stability"] = {"available": False, "reason": "needs at least 2 scored items without a persona"}
         else:
-            entry["stability"] = {"available": True, **stability(base, design_factors, condition_table, level, n_resamples, _rng(spec.seed, 10 * index + 1))}
-            entry["overall"] = _overall(base, level, n_resamples, _rng(spec.seed, 10 * index + 2))
+            stab = stability(comparable, design_factors, condition_table, level, n_resamples, _rng(spec.seed, 10 * index + 1))
+            entry["stability"] = {"available": True, **stab}
+            entry["overall"] = _overall(comparable, level, n_resamples, _rng(spec.seed, 10 * index + 2))
         entry["steerability"] = steerability(model_align, factor_names, level, n_resamples, _rng(spec.seed, 10 * index + 3))
         entry["extrapolability"] = (
-            extrapolability(base, item_table, params.holdout, level, n_resamples, _rng(spec.seed, 10 * index + 4))
+            extrapolability(
+                base, item_table, params.holdout, level, n_resamples, _rng(spec.seed, 10 * index + 4), reference
+            )
             if not base.empty
             else {"available": False, "reason": "no scored items"}
         )
         results["models"][model] = entry
     models = list(results["models"])
     results["comparisons"] = (
-        compare_models(_base_rows(align), models, level, n_resamples, _rng(spec.seed, 999)) if len(models) > 1 else []
+        compare_models(_common_items(_base_rows(align))[0], models, level, n_resamples, _rng(spec.seed, 999))
+        if len(models) > 1
+        else []
     )
     results["findings"] = findings(results)
     return results
@@ -142,40 +172,23 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
     for model, entry in results["models"].items():
         stab = entry["stability"]
         if stab.get("available"):
-            closest = stab["closest_group"]
-            modal = closest["modal"]
-            overall = next(row for row in entry["overall"] if row["group"] == modal)
-            top_factor = _top_design_factor(stab["variance_components"], list(results["design"]["factors"]))
-            sensitivity = f"; the largest design factor is {top_factor[0]} ({top_factor[1]:.0%} of variance)" if top_factor else ""
-            out.append(
-                {
-                    "model": model,
-                    "topic": "closest group",
-                    "verdict": stab["verdict"]["word"],
-                    "text": (
-                        f"Closest group: {names.get(modal, modal)} in {closest['modal_count']} of {closest['n_conditions']} "
-                        f"conditions (mean similarity {_fmt(overall)}, {level:.0%} CI); Kendall's W across conditions "
-                        f"{stab['kendall_w']:.2f}" if stab["kendall_w"] is not None else
-                        f"Closest group: {names.get(modal, modal)} (mean similarity {_fmt(overall)}, {level:.0%} CI)"
-                    )
-                    + sensitivity,
-                    "rule": stab["verdict"]["rule"],
-                }
-            )
-            shares = stab["claim"]["shares"]
-            out.append(
-                {
-                    "model": model,
-                    "topic": "specification curve",
-                    "verdict": "robust" if shares["holds_significant"] == 1.0 else "not robust",
-                    "text": (
-                        f"'{names.get(modal, modal)} is the closest group' holds with a margin whose interval excludes 0 in "
-                        f"{shares['holds_significant']:.0%} of conditions, holds without significance in "
-                        f"{shares['holds_not_significant']:.0%} and is reversed in {shares['reversed']:.0%}"
-                    ),
-                    "rule": "robust when the claim holds significantly in every condition",
-                }
-            )
+            out.append(_closest_group_finding(model, stab, entry["overall"], results))
+            if stab["claim"] is not None:
+                shares = stab["claim"]["shares"]
+                modal = stab["closest_group"]["modal"]
+                out.append(
+                    {
+                        "model": model,
+                        "topic": "specification curve",
+                        "verdict": "robust" if shares["holds_significant"] == 1.0 else "not robust",
+                        "text": (
+                            f"'{names.get(modal, modal)} is the closest group' holds with a margin whose interval excludes 0 in "
+                            f"{shares['holds_significant']:.0%} of conditions, holds without significance in "
+                            f"{shares['holds_not_significant']:.0%} and is reversed in {shares['reversed']:.0%}"
+                        ),
+                        "rule": "robust when the claim holds significantly in every condition",
+                    }
+                )
         design, human = entry["design_spread"], results["human_spread"]
         if np.isfinite(design) and np.isfinite(human):
             out.append(
@@ -204,7 +217,7 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
                         f"Personas move the model toward their target group for {steers} of {len(targets)} targets; "
                         f"the move is specific (target gains more than other groups) for {specific} of {len(targets)}"
                     ),
-                    "rule": steer["rule"],
+                    "rule": steer["rule"] + "; the verdict is 'specific' when every target is, 'partial' when some are",
                 }
             )
         extra = entry["extrapolability"]
@@ -241,9 +254,36 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _top_design_factor(components: list[dict[str, Any]], factors: list[str]) -> tuple[str, float] | None:
-    design = [c for c in components if c["component"] in factors]
-    if not design:
+def _closest_group_finding(model: str, stab: dict[str, Any], overall: list[dict[str, Any]], results: dict[str, Any]) -> dict[str, Any]:
+    names = results["design"]["group_names"]
+    level = results["settings"]["level"]
+    closest = stab["closest_group"]
+    modal = closest["modal"]
+    pooled = next(row for row in overall if row["group"] == modal)
+    text = (
+        f"Closest group: {names.get(modal, modal)} in {closest['modal_count']} of {closest['n_conditions']} "
+        f"conditions (mean similarity {_fmt(pooled)}, {level:.0%} CI)"
+    )
+    if closest["tied_with"]:
+        text += f", tied with {', '.join(names.get(g, g) for g in closest['tied_with'])}"
+    if stab["p_closest"]:
+        text += f"; probability of being closest across conditions and item resamples {stab['p_closest'][modal]:.2f}"
+    if stab["kendall_w"] is not None:
+        text += f"; Kendall's W across conditions {stab['kendall_w']:.2f}"
+    top = _top_design_factor(stab["variance_components"], list(results["design"]["factors"]))
+    if top:
+        factor, main, interaction = top
+        text += (
+            f"; the largest design factor is {factor} ({main + interaction:.0%} of variance: "
+            f"{main:.0%} alike for all items, {interaction:.0%} varying by item)"
+        )
+    return {"model": model, "topic": "closest group", "verdict": stab["verdict"]["word"], "text": text, "rule": stab["verdict"]["rule"]}
+
+
+def _top_design_factor(components: list[dict[str, Any]], factors: list[str]) -> tuple[str, float, float] | None:
+    """The design factor with the largest share, counting its item interaction: (name, main, interaction)."""
+    shares = {c["component"]: float(c["share"]) for c in components}
+    totals = [(f, shares[f], shares.get(f"item:{f}", 0.0)) for f in factors if f in shares]
+    if not totals:
         return None
-    top = max(design, key=lambda c: c["share"])
-    return str(top["component"]), float(top["share"])
+    return max(totals, key=lambda t: t[1] + t[2])

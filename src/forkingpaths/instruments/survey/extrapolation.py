@@ -86,6 +86,13 @@ def _pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return (a * b).sum(axis=-1) / np.sqrt((a * a).sum(axis=-1) * (b * b).sum(axis=-1))
 
 
+def _reference_r(reference: pd.DataFrame, evaluated: set[str], held: set[str], groups: list[str]) -> float:
+    per_item = reference.groupby(["item_id", "group"])["similarity"].mean().unstack("group").reindex(columns=groups)
+    m_e = per_item.loc[sorted(evaluated & set(per_item.index))].mean(axis=0).to_numpy()
+    m_h = per_item.loc[sorted(held & set(per_item.index))].mean(axis=0).to_numpy()
+    return float(_pearson_rows(m_e, m_h))
+
+
 def extrapolability(
     align: pd.DataFrame,
     items: pd.DataFrame,
@@ -93,8 +100,15 @@ def extrapolability(
     level: float,
     n_resamples: int,
     rng: np.random.Generator,
+    reference: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """Correlation across groups of similarity on evaluated vs held-out items, with CI and baseline."""
+    """Correlation across groups of similarity on evaluated vs held-out items, with CI and baselines.
+
+    ``reference`` holds the similarity of an uninformative model (uniform answers) to each
+    group per item (columns item_id, group, similarity). Its r on the same split shows how
+    much of the correlation the human data produce on their own — some groups answer more
+    evenly than others on every topic — and the verdict requires the model to exceed it.
+    """
     evaluated, held, split = split_items(items, holdout, rng)
     per_item = align.groupby(["item_id", "group"])["similarity"].mean().unstack("group")
     per_item = per_item.loc[:, per_item.loc[sorted(evaluated & set(per_item.index))].notna().any()]
@@ -106,6 +120,7 @@ def extrapolability(
     h_scores = per_item.loc[sorted(held & set(per_item.index))].to_numpy()
     m_e, m_h = np.nanmean(e_scores, axis=0), np.nanmean(h_scores, axis=0)
     r = float(_pearson_rows(m_e, m_h))
+    r_reference = _reference_r(reference, evaluated, held, groups) if reference is not None else None
     spearman = float(_pearson_rows(pd.Series(m_e).rank().to_numpy(), pd.Series(m_h).rank().to_numpy()))
     w_e = rng.multinomial(len(e_scores), np.full(len(e_scores), 1 / len(e_scores)), size=n_resamples)
     w_h = rng.multinomial(len(h_scores), np.full(len(h_scores), 1 / len(h_scores)), size=n_resamples)
@@ -115,7 +130,7 @@ def extrapolability(
     perms = rng.permuted(np.tile(m_h, (PERMUTATIONS, 1)), axis=1)
     null = _pearson_rows(np.broadcast_to(m_e, perms.shape), perms)
     p_value = float((1 + np.sum(null >= r)) / (1 + PERMUTATIONS))
-    extrapolates = bool(lower > 0 and p_value < 1 - level)
+    extrapolates = bool(lower > 0 and p_value < 1 - level and (r_reference is None or r > r_reference))
     return {
         "available": True,
         "split": split,
@@ -125,9 +140,13 @@ def extrapolability(
         ],
         "pearson_r": {"estimate": r, "lower": float(lower), "upper": float(upper), "method": "stratified-item-bootstrap-percentile"},
         "spearman_rho": spearman,
+        "uniform_model_r": r_reference,
         "permutation": {"p_value": p_value, "n_permutations": PERMUTATIONS, "null_mean": float(np.nanmean(null)), "null_q95": float(np.nanquantile(null, 0.95))},
         "verdict": {
             "word": "extrapolates" if extrapolates else "does not extrapolate",
-            "rule": f"extrapolates when the {level:.0%} interval of r lies above 0 and the permutation p-value is below {1 - level:.2f}",
+            "rule": (
+                f"extrapolates when the {level:.0%} interval of r lies above 0, the permutation p-value is below "
+                f"{1 - level:.2f} and r exceeds the r of a model that answers uniformly"
+            ),
         },
     }

@@ -7,6 +7,7 @@ option order whatever order or labels the model saw.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,21 @@ from forkingpaths.instruments.survey import factors as F
 from forkingpaths.models.base import Capabilities, Message, Request, Response
 from forkingpaths.spec import Spec
 
-_LEADING_NOISE = re.compile(r"^[\s*_\"'`]*(?:(?:my\s+)?(?:answer|option|choice)(?:\s+is)?\s*[:\-]?\s*)?", re.IGNORECASE)
+_LEADING_NOISE = re.compile(
+    r"^[\s*_\"'`]*(?:(?:(?:my|the|final)\s+)?(?:answer|option|choice)(?:\s+is)?\s*[:\-]?\s*)?", re.IGNORECASE
+)
 _TRAILING_NOISE = re.compile(r"[\s*_\"'`.!,;:)\]]+$")
+
+
+def sample_seed(seed: int, item_id: str, condition_id: str, repeat: int) -> int:
+    """A sampling seed of its own for every (item, condition, repeat), derived from the spec seed.
+
+    Sharing one seed across items would correlate their sampling errors (every item's
+    repeat r would draw the same random numbers), which makes item-resampling intervals
+    too narrow; hashing keeps draws independent and still reproducible.
+    """
+    digest = hashlib.sha256(f"{seed}|{item_id}|{condition_id}|{repeat}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
 def parse_choice(text: str, labels: list[str]) -> int | None:
@@ -153,7 +167,7 @@ class SurveyInstrument:
             labels=tuple(labels),
             temperature=self.params.sample_temperature,
             max_tokens=max_tokens,
-            seed=spec.seed * 1_000_003 + repeat,
+            seed=sample_seed(self.seed, item.item_id, condition.id, repeat),
         )
 
     def parse(self, item: SurveyItem, condition: Condition, request: Request, response: Response) -> Parsed:

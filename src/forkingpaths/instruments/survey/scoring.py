@@ -104,6 +104,17 @@ def alignment_table(distributions: pd.DataFrame, items: list[SurveyItem], factor
     return pd.DataFrame(rows)
 
 
+def uniform_reference(items: list[SurveyItem]) -> pd.DataFrame:
+    """Similarity of an uninformative model (equal probability on every option) to each
+    group per item: the baseline for how much structure the human data carry on their own."""
+    rows = []
+    for item in items:
+        uniform = np.full(len(item.options), 1.0 / len(item.options))
+        for group, dist in item.distributions.items():
+            rows.append({"item_id": item.item_id, "group": group, "similarity": float(similarity_js(uniform, np.asarray(dist)))})
+    return pd.DataFrame(rows)
+
+
 def human_spread(items: list[SurveyItem]) -> float:
     """How much the groups themselves differ: the across-group SD of each option's
     share (population SD, ddof=0), averaged over options, then over items."""
@@ -117,12 +128,24 @@ def human_spread(items: list[SurveyItem]) -> float:
 
 def design_spread(distributions: pd.DataFrame) -> float:
     """How much the model's answer moves with the design: the across-condition SD of
-    each option's probability, averaged over options, then over (model, item) —
-    the same quantity as :func:`human_spread`, so the two are directly comparable."""
+    each option's probability, averaged over options, then over (model, item) — the same
+    quantity as :func:`human_spread`, so the two are directly comparable.
+
+    For sampled distributions the observed variance across conditions also contains the
+    multinomial noise of k samples, Var(p̂) = p(1 − p)/k, which is not design noise. It is
+    removed with its unbiased estimate p̂(1 − p̂)/(k − 1), averaged over conditions, before
+    the square root (truncated at 0; rows with fewer than 2 valid samples are left out).
+    """
     per_item = []
     usable = distributions[distributions["probs"].notna()]
     for _, group in usable.groupby(["model", "item_id"]):
-        if len(group) >= 2:
-            matrix = np.array(group["probs"].tolist(), dtype=float)
-            per_item.append(float(matrix.std(axis=0, ddof=0).mean()))
+        sampled = group["elicitation"] == "sample"
+        group = group[~sampled | (group["n_valid"] >= 2)]
+        if len(group) < 2:
+            continue
+        matrix = np.array(group["probs"].tolist(), dtype=float)
+        variance = matrix.var(axis=0, ddof=0)
+        k = group["n_valid"].to_numpy(dtype=float)[:, None]
+        noise = np.where(group["elicitation"].to_numpy()[:, None] == "sample", matrix * (1 - matrix) / np.maximum(k - 1, 1), 0.0)
+        per_item.append(float(np.sqrt(np.clip(variance - noise.mean(axis=0), 0.0, None)).mean()))
     return float(np.mean(per_item)) if per_item else float("nan")

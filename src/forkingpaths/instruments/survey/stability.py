@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forkingpaths.stats.multiverse import claim_shares, kendall_w
+from forkingpaths.stats.multiverse import claim_shares, kendall_w, rank_first_probability
 from forkingpaths.stats.uncertainty import cluster_bootstrap_means
 from forkingpaths.stats.variance import variance_components
 
@@ -62,13 +62,20 @@ def rankings(scores: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def closest_group_summary(ranking: pd.DataFrame) -> dict[str, Any]:
-    """How often each group is closest; the modal group and its share of conditions."""
+def closest_group_summary(ranking: pd.DataFrame, scores: pd.DataFrame) -> dict[str, Any]:
+    """How often each group is closest; the modal group and its share of conditions.
+
+    When several groups are closest equally often, the one with the highest mean
+    similarity over conditions is taken as modal and the others are listed in ``tied_with``.
+    """
     counts = ranking["closest"].value_counts()
     top = counts.max()
-    modal = sorted(counts[counts == top].index)[0]
+    tied = list(counts[counts == top].index)
+    mean_similarity = scores.groupby("group")["estimate"].mean()
+    modal = max(sorted(tied), key=lambda g: mean_similarity[g])
     return {
         "modal": modal,
+        "tied_with": sorted(g for g in tied if g != modal),
         "n_conditions": int(len(ranking)),
         "modal_count": int(top),
         "modal_share": float(top / len(ranking)),
@@ -124,17 +131,44 @@ def specification_curve(
 def variance_shares(
     align: pd.DataFrame, design_factors: list[str], level: float, rng: np.random.Generator
 ) -> list[dict[str, Any]]:
-    """Share of similarity variance per design factor, item, group and residual.
+    """Share of similarity variance per design factor, item, group, their item interactions
+    and the residual.
 
-    Factors with a single level are left out (they cannot vary); see
+    Each varying design factor f gets a main effect (it shifts every item alike) and an
+    item × f interaction (its effect differs from item to item, e.g. reversing the options
+    flips some answers and not others); item × group is the part of the model–human match
+    that is specific to an item and a group. Factors with a single level are left out.
+    Intervals resample items only, so the shares of factors with few levels are less
+    certain than their intervals suggest. See
     :func:`forkingpaths.stats.variance.variance_components` for the estimator.
     """
     varying = [f for f in design_factors if align[f].nunique() > 1]
     table = align.rename(columns={"item_id": "item"})
+    interactions = [("item", f) for f in varying] + [("item", "group")]
     components = variance_components(
-        table, "similarity", [*varying, "item", "group"], n_resamples=VARIANCE_RESAMPLES, level=level, rng=rng, cluster="item"
+        table,
+        "similarity",
+        [*varying, "item", "group"],
+        n_resamples=VARIANCE_RESAMPLES,
+        level=level,
+        rng=rng,
+        cluster="item",
+        interactions=interactions,
     )
     return components.to_dict(orient="records")
+
+
+def _variance_or_reason(
+    align: pd.DataFrame, design_factors: list[str], level: float, rng: np.random.Generator
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The variance decomposition, or an empty list and the reason it cannot be estimated
+    (too few items or groups, or factors confounded by a ``max_conditions`` subset)."""
+    if align["item_id"].nunique() < 2 or align["group"].nunique() < 2:
+        return [], "needs at least 2 items and 2 groups"
+    try:
+        return variance_shares(align, design_factors, level, rng), None
+    except ValueError as error:
+        return [], f"not estimated: {error}"
 
 
 def stability(
@@ -148,34 +182,50 @@ def stability(
     """Every stability number for one model; see docs/survey.md for the verdict rules."""
     scores, replicates, labels = group_scores(align, level, n_resamples, rng)
     ranking = rankings(scores)
-    closest = closest_group_summary(ranking)
+    closest = closest_group_summary(ranking, scores)
+    n_conditions, n_groups = len(ranking), scores["group"].nunique()
     result: dict[str, Any] = {
         "group_scores": scores.to_dict(orient="records"),
         "rankings": ranking.to_dict(orient="records"),
         "closest_group": closest,
+        "kendall_w": None,
+        "p_closest": {},
+        "specification_curve": [],
+        "claim": None,
     }
-    n_conditions = len(ranking)
-    wide = scores.pivot(index="condition_id", columns="group", values="estimate")
-    result["kendall_w"] = float(kendall_w(wide)) if n_conditions >= 2 and wide.shape[1] >= 2 else None
-    curve = specification_curve(scores, replicates, labels, closest["modal"], conditions, level)
-    result["specification_curve"] = curve
-    result["claim"] = {
-        "text": f"{closest['modal']} is the closest group",
-        **claim_shares(
-            [r["margin_lower"] for r in curve], [r["margin"] for r in curve], [r["margin_upper"] for r in curve]
-        ),
-    }
-    result["variance_components"] = (
-        variance_shares(align, design_factors, level, rng) if align["item_id"].nunique() >= 2 else []
+    if n_groups >= 2:
+        wide = scores.pivot(index="condition_id", columns="group", values="estimate")
+        if n_conditions >= 2:
+            result["kendall_w"] = float(kendall_w(wide))
+        result["p_closest"] = _closest_probability(align, n_resamples, rng)
+        curve = specification_curve(scores, replicates, labels, closest["modal"], conditions, level)
+        result["specification_curve"] = curve
+        result["claim"] = {
+            "text": f"{closest['modal']} is the closest group",
+            **claim_shares(
+                [r["margin_lower"] for r in curve], [r["margin"] for r in curve], [r["margin_upper"] for r in curve]
+            ),
+        }
+    result["variance_components"], result["variance_note"] = _variance_or_reason(align, design_factors, level, rng)
+    rule = (
+        f"stable when the same group is closest in at least {STABLE_CLOSEST_SHARE:.0%} of conditions "
+        f"and Kendall's W of the group rankings across conditions is at least {STABLE_KENDALL_W}; "
+        "not assessed with fewer than 2 conditions or 2 groups"
     )
-    stable = closest["modal_share"] >= STABLE_CLOSEST_SHARE and (
-        result["kendall_w"] is None or result["kendall_w"] >= STABLE_KENDALL_W
-    )
-    result["verdict"] = {
-        "word": "stable" if stable else "unstable",
-        "rule": (
-            f"stable when the same group is closest in at least {STABLE_CLOSEST_SHARE:.0%} of conditions "
-            f"and Kendall's W of the group rankings across conditions is at least {STABLE_KENDALL_W}"
-        ),
-    }
+    if n_conditions < 2 or n_groups < 2:
+        word = "not assessed"
+    else:
+        stable = closest["modal_share"] >= STABLE_CLOSEST_SHARE and result["kendall_w"] >= STABLE_KENDALL_W
+        word = "stable" if stable else "unstable"
+    result["verdict"] = {"word": word, "rule": rule}
     return result
+
+
+def _closest_probability(align: pd.DataFrame, n_resamples: int, rng: np.random.Generator) -> dict[str, float]:
+    """Probability that each group is closest, over conditions × item-bootstrap replicates
+    (:func:`forkingpaths.stats.multiverse.rank_first_probability`)."""
+    try:
+        series = rank_first_probability(align, "similarity", "group", ["condition_id"], "item_id", n_resamples, rng)
+    except ValueError:  # a group missing from some condition: no common footing
+        return {}
+    return {str(g): float(p) for g, p in series.items()}
