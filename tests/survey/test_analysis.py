@@ -203,3 +203,53 @@ def test_extrapolation_must_beat_a_uniform_model() -> None:
     same = extrapolability(reference, table, {"by": "random"}, 0.95, 200, np.random.default_rng(0), reference)
     assert same["uniform_model_r"] == pytest.approx(same["pearson_r"]["estimate"])
     assert same["verdict"]["word"] == "does not extrapolate"
+
+
+def _align_rows(groups, conditions, n_items=6, seed=9):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c, levels in conditions.items():
+        for i in range(n_items):
+            for g in groups:
+                rows.append({"condition_id": c, **levels, "item_id": f"i{i}", "group": g, "similarity": rng.uniform(0.3, 0.9)})
+    return pd.DataFrame(rows)
+
+
+def test_stability_with_one_group_is_not_assessed_and_does_not_crash() -> None:
+    from forkingpaths.instruments.survey.stability import stability
+
+    conditions = {"c1": {"order": "original"}, "c2": {"order": "reversed"}}
+    align = _align_rows(["DK"], conditions)
+    table = pd.DataFrame.from_dict(conditions, orient="index")
+    result = stability(align, ["order"], table, 0.95, 100, np.random.default_rng(0))
+    assert result["verdict"]["word"] == "not assessed" and result["claim"] is None
+    assert result["variance_components"] == [] and "2 groups" in result["variance_note"]
+
+
+def test_stability_with_one_condition_is_not_assessed() -> None:
+    from forkingpaths.instruments.survey.stability import stability
+
+    conditions = {"c1": {"order": "original"}}
+    align = _align_rows(["DK", "US", "BR"], conditions)
+    result = stability(align, ["order"], pd.DataFrame.from_dict(conditions, orient="index"), 0.95, 100, np.random.default_rng(0))
+    assert result["verdict"]["word"] == "not assessed" and result["kendall_w"] is None
+
+
+def test_confounded_factors_skip_the_variance_decomposition_with_a_reason() -> None:
+    from forkingpaths.instruments.survey.stability import stability
+
+    conditions = {"c1": {"order": "original", "label": "letters"}, "c2": {"order": "reversed", "label": "numbers"}}
+    align = _align_rows(["DK", "US", "BR"], conditions)
+    table = pd.DataFrame.from_dict(conditions, orient="index")
+    result = stability(align, ["order", "label"], table, 0.95, 100, np.random.default_rng(0))
+    assert result["variance_components"] == [] and "confounded" in result["variance_note"]
+    assert result["verdict"]["word"] in {"stable", "unstable"}
+
+
+def test_closest_group_ties_are_reported() -> None:
+    from forkingpaths.instruments.survey.stability import closest_group_summary
+
+    ranking = pd.DataFrame({"condition_id": ["c1", "c2"], "closest": ["NL", "DK"]})
+    scores = pd.DataFrame({"group": ["NL", "DK", "NL", "DK"], "estimate": [0.6, 0.5, 0.5, 0.7]})
+    summary = closest_group_summary(ranking, scores)
+    assert summary["modal"] == "DK" and summary["tied_with"] == ["NL"]  # DK has the higher mean, 0.6 vs 0.55
