@@ -37,8 +37,16 @@ def test_request_key_changes_with_every_component() -> None:
     assert request_key("openai", "id", _request(), 0) != base
     assert request_key("llamacpp", "id2", _request(), 0) != base
     assert request_key("llamacpp", "id", _request("other"), 0) != base
-    assert request_key("llamacpp", "id", _request(), 1) != base
     assert request_key("llamacpp", "id", _request(), 0) == base
+
+
+def test_repeat_index_separates_only_stochastic_requests() -> None:
+    deterministic = _request()
+    assert request_key("llamacpp", "id", deterministic, 1) == request_key("llamacpp", "id", deterministic, 0)
+    sampled = Request("generate", (Message("user", "hi"),), temperature=0.7)
+    assert request_key("llamacpp", "id", sampled, 1) != request_key("llamacpp", "id", sampled, 0)
+    greedy = Request("generate", (Message("user", "hi"),), temperature=0.0)
+    assert request_key("llamacpp", "id", greedy, 1) == request_key("llamacpp", "id", greedy, 0)
 
 
 def test_corrupt_cache_file_gives_a_clear_error(tmp_path) -> None:

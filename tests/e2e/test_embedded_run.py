@@ -135,3 +135,36 @@ def test_a_model_compared_with_itself_differs_nowhere(first_run, embedded_model_
     assert all(row["estimate"] == 0 and not row["significant"] for row in comparison["by_group"])
     finding = next(f for f in both.results["findings"] if f["topic"] == "model comparison")
     assert finding["verdict"] == "no reliable difference"
+
+
+def test_sampling_elicitation_on_the_embedded_model(tmp_path) -> None:
+    """k sampled answers per trial, parsed to options; unparseable ones are counted, never assigned."""
+    spec = parse_spec(
+        {
+            "name": "sampled",
+            "instrument": {"name": "survey", "params": {"elicitation": "sample"}},
+            "data": {"loader": "builtin", "params": {"name": "values"}, "limit": 4},
+            "factors": {"option_order": ["original", "reversed"]},
+            "repeats": 4,
+            "seed": 5,
+            "output_dir": str(tmp_path / "runs"),
+            "analysis": {"n_resamples": 100},
+        }
+    )
+    result = forkingpaths.run(spec, RunOptions(cache_dir=tmp_path / "cache"))
+    trials = result.trials
+    assert len(trials) == 4 * 2 * 4 and result.manifest["counts"]["model_calls"] == 32
+    assert trials["option_probs"].isna().all() and trials["response_text"].notna().all()
+    items = {item.item_id: item for item in load_survey_items(spec.data, tmp_path)}
+    for row in trials.itertuples():
+        assert pd.isna(row.answer) or row.answer in items[row.item_id].options
+    summary = result.results["models"]["llamacpp"]["elicitation"]
+    assert summary["mode"] == ["sample"]
+    assert summary["invalid_samples"] == int(trials["answer"].isna().sum())
+
+
+def test_repeats_of_a_deterministic_request_are_one_call(tmp_path) -> None:
+    spec = small_spec(tmp_path, {"option_order": ["original"]}, repeats=3)
+    result = forkingpaths.run(spec, RunOptions(cache_dir=tmp_path / "cache"))
+    counts = result.manifest["counts"]
+    assert counts["trials"] == 6 * 3 and counts["requests"] == 6 and counts["model_calls"] == 6

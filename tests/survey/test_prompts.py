@@ -134,10 +134,21 @@ def test_sample_mode_when_the_backend_has_no_logprobs() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("B", 1), (" (b) ", 1), ("Answer: C.", 2), ("**A**", 0), ("A. Yes", 0), ("AB", None), ("Z", None), ("", None), ("My answer is B", 1), ("The answer is: B. Agree", 1)],
+    [
+        ("B", 1), (" (b) ", 1), ("Answer: C.", 2), ("**A**", 0), ("A. Yes", 0), ("AB", None), ("Z", None), ("", None),
+        ("My answer is B", 1), ("The answer is: B. Agree", 1), ("B)", 1), ("C:\nbecause", 2),
+        ("A skilled answer would weigh both sides", None), ("A well-known fact", None),
+    ],
 )
 def test_parse_choice_letters(text: str, expected: int | None) -> None:
     assert parse_choice(text, ["A", "B", "C"]) == expected
+
+
+def test_parse_choice_falls_back_to_the_option_wording() -> None:
+    options = ["Agree", "Disagree"]
+    assert parse_choice("Disagree.", ["A", "B"], options) == 1
+    assert parse_choice("A. Disagree", ["A", "B"], options) == 0  # the label wins, as a ticked box would
+    assert parse_choice("Maybe", ["A", "B"], options) is None
 
 
 def test_parse_choice_text_labels_prefers_the_longest_matching_option() -> None:

@@ -40,6 +40,11 @@ class Request:
     max_tokens: int = 16
     seed: int | None = None
 
+    @property
+    def stochastic(self) -> bool:
+        """Whether asking again can give another answer (sampling at temperature > 0)."""
+        return self.mode == "generate" and self.temperature > 0
+
     def canonical(self) -> dict[str, object]:
         """A JSON-ready dict with a fixed key order: the identity of this call."""
         return {
@@ -58,8 +63,12 @@ class Request:
 def request_key(backend: str, model_identity: str, request: Request, repeat: int) -> str:
     """SHA-256 of backend, model identity, canonical request and repeat index.
 
-    Never includes an API key: the identity of an HTTP model is endpoint + model name.
+    The repeat index only separates calls that can differ: for a deterministic request
+    (exact logprobs, greedy generation) every repeat is the same call, keyed as repeat 0,
+    so it is made once. Never includes an API key: the identity of an HTTP model is
+    endpoint + model name.
     """
+    repeat = repeat if request.stochastic else 0
     payload = json.dumps(
         {
             "backend": backend,

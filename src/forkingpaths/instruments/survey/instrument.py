@@ -39,32 +39,55 @@ def sample_seed(seed: int, item_id: str, condition_id: str, repeat: int) -> int:
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
-def parse_choice(text: str, labels: list[str]) -> int | None:
-    """The displayed position a free-text answer picks, or ``None`` if it is not clear.
+_SHORT_LABEL_END = ".):,;-\n"
 
-    Accepts a label alone or followed by punctuation/explanation (``B``, ``(B)``,
-    ``B. Agree``, ``Answer: B``) and, for text labels, the option's text. An
-    answer that matches no label, or more than one, is unparseable: it is
-    counted as invalid, never defaulted to an option.
+
+def _starts_with_label(answer: str, label: str) -> bool:
+    """Whether ``answer`` opens with ``label`` as a whole answer, not as the start of a word.
+
+    A short letter or number label must be followed by punctuation or a line break
+    (``B.``, ``B)``, ``B:``), so a sentence opening with the article "A" is not read as
+    option A; a longer (text) label may be followed by any non-alphanumeric character.
     """
-    cleaned = _LEADING_NOISE.sub("", text.strip(), count=1).lstrip("([ ")
-    lowered = cleaned.lower()
-    exact = [i for i, label in enumerate(labels) if _TRAILING_NOISE.sub("", lowered) == label.lower()]
+    if not answer.startswith(label):
+        return False
+    rest = answer[len(label) :]
+    if not rest.strip():
+        return True
+    if label.isalnum() and len(label) <= 3:
+        return rest[0] in _SHORT_LABEL_END
+    return not rest[0].isalnum()
+
+
+def _match(answer: str, labels: list[str]) -> int | None:
+    exact = [i for i, label in enumerate(labels) if _TRAILING_NOISE.sub("", answer) == label]
     if len(exact) == 1:
         return exact[0]
-    prefixed = [
-        i
-        for i, label in enumerate(labels)
-        if lowered.startswith(label.lower())
-        and (len(lowered) == len(label) or not lowered[len(label)].isalnum())
-    ]
+    prefixed = [i for i, label in enumerate(labels) if _starts_with_label(answer, label)]
     if len(prefixed) == 1:
         return prefixed[0]
-    if len(prefixed) > 1:  # text labels where one option's text starts another's: longest wins
+    if len(prefixed) > 1:  # one option's text starts another's: the longest wins
         longest = max(prefixed, key=lambda i: len(labels[i]))
-        if all(labels[longest].lower().startswith(labels[i].lower()) for i in prefixed):
+        if all(labels[longest].startswith(labels[i]) for i in prefixed):
             return longest
     return None
+
+
+def parse_choice(text: str, labels: list[str], option_texts: list[str] | None = None) -> int | None:
+    """The displayed position a free-text answer picks, or ``None`` if it is not clear.
+
+    Accepts a label alone or followed by punctuation and an explanation (``B``, ``(B)``,
+    ``B. Agree``, ``Answer: B``); failing that, the wording of exactly one displayed
+    option (``option_texts``), so "Agree." counts when the labels were letters. Matching
+    ignores case. An answer that matches no label, or more than one, is unparseable: it
+    is counted as invalid, never defaulted to an option. When label and wording disagree
+    ("A. Disagree" with A = Agree) the label wins, as a respondent's ticked box would.
+    """
+    cleaned = _LEADING_NOISE.sub("", text.strip(), count=1).lstrip("([ ").lower()
+    chosen = _match(cleaned, [label.lower() for label in labels])
+    if chosen is None and option_texts:
+        chosen = _match(cleaned, [option.lower() for option in option_texts])
+    return chosen
 
 
 class SurveyInstrument:
@@ -125,7 +148,7 @@ class SurveyInstrument:
             return "logprobs" if capabilities.choice_logprobs else "sample"
         return self.params.elicitation
 
-    def _display(self, item: SurveyItem, condition: Condition, spec: Spec) -> tuple[list[int], list[str], str, list[str]]:
+    def _display(self, item: SurveyItem, condition: Condition) -> tuple[list[int], list[str], str, list[str]]:
         """Permutation, labels, question text and displayed option texts for one condition."""
         levels = condition.as_dict()
         language = levels.get("language", self.params.base_language)
@@ -142,7 +165,7 @@ class SurveyInstrument:
         levels = condition.as_dict()
         language = levels.get("language", self.params.base_language)
         style = levels.get("label_style", "letters")
-        _, labels, question, shown = self._display(item, condition, spec)
+        _, labels, question, shown = self._display(item, condition)
         if style == "text":
             option_block = "\n".join(f"- {text}" for text in shown)
         else:
@@ -173,12 +196,10 @@ class SurveyInstrument:
     def parse(self, item: SurveyItem, condition: Condition, request: Request, response: Response) -> Parsed:
         """Canonical answer and distribution from either elicitation mode."""
         labels = list(request.labels)
-        perm = F.option_permutation(
-            condition.as_dict().get("option_order", "original"), len(labels), item.item_id, self.seed
-        )
+        perm, _, _, shown = self._display(item, condition)
         if request.mode == "choice_logprobs":
             return self._parse_probabilities(item, labels, perm, response)
-        chosen = parse_choice(response.text or "", labels)
+        chosen = parse_choice(response.text or "", labels, shown)
         answer = None if chosen is None else item.options[perm[chosen]]
         return Parsed(answer=answer, option_probs=None, valid_mass=None)
 

@@ -105,7 +105,8 @@ def specification_curve(
         target_row = part[part["group"] == target].iloc[0]
         best_other = others.sort_values("estimate", ascending=False).iloc[0]
         target_reps = replicates[:, position[(condition_id, target)]]
-        other_reps = np.nanmax(np.column_stack([replicates[:, position[(condition_id, g)]] for g in others["group"]]), axis=1)
+        # fmax skips NaN (a group absent from every drawn item) and gives NaN only when all are
+        other_reps = np.fmax.reduce(np.column_stack([replicates[:, position[(condition_id, g)]] for g in others["group"]]), axis=1)
         margin_reps = target_reps - other_reps
         lo, hi = np.nanquantile(margin_reps, [alpha, 1 - alpha])
         rows.append(
