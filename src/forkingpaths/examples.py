@@ -49,6 +49,15 @@ def demo_spec() -> Spec:
                     "Items and country shares come from the joint World Values Survey / European Values Study "
                     "(EVS/WVS joint v5.0), as aggregated by Rystrøm, Kirk & Hale (2025)."
                 ),
+                "representative_data": (
+                    "31 binary items from six topics and 13 mostly English-speaking, high-income countries: "
+                    "enough to show the method, far too narrow for claims about cultures in general."
+                ),
+                "justification": (
+                    "Answer-distribution similarity is taken as evidence of value alignment only where the model's "
+                    "answers are stable across formats; the stability, steerability and extrapolability analyses "
+                    "test exactly that, and a 135M-parameter model is expected to fail them."
+                ),
                 "contamination": (
                     "The survey questions are public and may appear in pretraining data; the question wording used "
                     "here is the project's own, which lowers but does not remove that risk."
