@@ -30,7 +30,8 @@ class InstrumentSpec(_Strict):
 class DataSpec(_Strict):
     """Where items come from.
 
-    ``loader`` names a registered loader (see ``forkingpaths.data``); ``path`` is
+    ``loader`` names a registered loader (see ``forkingpaths.data``); ``path`` (and
+    ``translations``, a file of item translations for the ``language`` factor) is
     resolved relative to the spec file; ``columns`` maps the loader's column
     names to the file's; ``params`` holds loader-specific options; ``filter``
     keeps items whose field (``item_id``, ``topic``, ``group``) is in the list.
@@ -38,6 +39,7 @@ class DataSpec(_Strict):
 
     loader: str
     path: str | None = None
+    translations: str | None = None
     columns: dict[str, str] = Field(default_factory=dict)
     params: dict[str, Any] = Field(default_factory=dict)
     filter: dict[str, list[str]] = Field(default_factory=dict)

@@ -168,3 +168,41 @@ def test_repeats_of_a_deterministic_request_are_one_call(tmp_path) -> None:
     result = forkingpaths.run(spec, RunOptions(cache_dir=tmp_path / "cache"))
     counts = result.manifest["counts"]
     assert counts["trials"] == 6 * 3 and counts["requests"] == 6 and counts["model_calls"] == 6
+
+
+def test_language_factor_with_user_translations(tmp_path) -> None:
+    (tmp_path / "translations.csv").write_text(
+        "item_id,language,question,options\n"
+        'C001_01,da,"Når der er få job, bør mænd så have mere ret til et job end kvinder?","[""Ja"", ""Nej""]"\n'
+        'C002_01,da,"Bør arbejdsgivere give landets egne borgere forrang frem for indvandrere?","[""Ja"", ""Nej""]"\n'
+    )
+    spec = parse_spec(
+        {
+            "name": "languages",
+            "instrument": {
+                "name": "survey",
+                "params": {
+                    "translations": {
+                        "da": {
+                            "templates": {"plain": "{question}\n\n{options}\n\n{instruction}"},
+                            "instructions": {"letters": "Svar kun med bogstavet for én mulighed."},
+                        }
+                    }
+                },
+            },
+            "data": {"loader": "builtin", "limit": 2, "translations": str(tmp_path / "translations.csv")},
+            "factors": {"language": ["en", "da"], "option_order": ["original", "reversed"]},
+            "output_dir": str(tmp_path / "runs"),
+            "analysis": {"n_resamples": 100},
+        }
+    )
+    result = forkingpaths.run(spec, RunOptions(cache_dir=tmp_path / "cache"))
+    trials = result.trials
+    assert len(trials) == 2 * 2 * 2 and set(trials["language"]) == {"en", "da"}
+    assert trials["option_probs"].apply(sum).between(1 - 1e-9, 1 + 1e-9).all()
+    canonical = {item.item_id: item.options for item in load_survey_items(spec.data, tmp_path)}
+    for row in trials[trials["language"] == "da"].itertuples():
+        assert row.answer in canonical[row.item_id]  # answers are canonical options, never the translated text
+    components = {c["component"] for c in result.results["models"]["llamacpp"]["stability"]["variance_components"]}
+    assert "language" in components and "item:language" in components
+

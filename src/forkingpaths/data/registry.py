@@ -17,6 +17,7 @@ from forkingpaths.data.params import Params
 from forkingpaths.data.selection import select
 from forkingpaths.data.tables import Table, read_table
 from forkingpaths.data.tidy import tidy_long, tidy_wide
+from forkingpaths.data.translations import attach_translations
 from forkingpaths.data.validation import check_distributions
 from forkingpaths.errors import DataError
 from forkingpaths.spec import DataSpec
@@ -130,4 +131,5 @@ def load_survey_items(data: DataSpec, base_dir: Path) -> list[SurveyItem]:
         raise DataError(f"data.loader: unknown loader {data.loader!r}; available: {', '.join(LOADERS)}")
     loaded = loader.load(data, Path(base_dir))
     items = select(loaded.items, data.filter, data.limit, loaded.source)
-    return check_distributions(items, loaded.source, tolerance=data.tolerance, renormalise=data.renormalise)
+    items = check_distributions(items, loaded.source, tolerance=data.tolerance, renormalise=data.renormalise)
+    return attach_translations(items, data.translations, Path(base_dir)) if data.translations else items
