@@ -49,6 +49,8 @@ def steerability(
         if True not in per_item or False not in per_item:
             continue
         per_item = per_item.dropna()
+        if len(per_item) < 2:
+            continue
         values = pd.DataFrame(
             {
                 "delta_target": per_item[True],
@@ -57,7 +59,14 @@ def steerability(
             }
         )
         targets.append({"persona": persona, "level": level_name, "target": group, **_intervals(values, level, n_resamples, rng)})
+    out: dict[str, Any] = {}
+    if not targets:
+        out["reason"] = (
+            "no '<persona>@<group>' trial has a no-persona trial with the same other factor levels and item "
+            "(a max_conditions subset may have dropped them), or too few items"
+        )
     return {
+        **out,
         "available": bool(targets),
         "targets": targets,
         "rule": (
