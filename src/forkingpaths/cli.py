@@ -73,7 +73,7 @@ RefreshOpt = Annotated[bool, typer.Option("--refresh", help="Ignore the cache an
 FailFastOpt = Annotated[bool, typer.Option("--fail-fast", help="Stop at the first request that still fails after retries.")]
 
 
-def _resume_command(base: list[str], options: "RunOptions") -> str:
+def _resume_command(base: list[str], options: RunOptions) -> str:
     """The command that resumes an interrupted run: the same one, with the same options."""
     args = list(base)
     for ref in options.models:
@@ -85,7 +85,7 @@ def _resume_command(base: list[str], options: "RunOptions") -> str:
 
 
 def _execute(
-    spec_source: "Spec | Path",
+    spec_source: Spec | Path,
     command: list[str],
     model: list[str] | None,
     out: str | None,
@@ -183,9 +183,11 @@ def models_command() -> None:
         _fail(error, error.exit_code)
         return
     for entry in backends:
-        capabilities = ", ".join(name for name, on in dict(entry["capabilities"]).items() if on)
+        flags: dict[str, bool] = entry["capabilities"]  # type: ignore[assignment]
+        references: list[str] = entry["references"]  # type: ignore[assignment]
+        capabilities = ", ".join(name for name, on in flags.items() if on)
         console.print(f"[bold]{entry['name']}[/bold] — {entry['description']}", highlight=False)
-        console.print(f"  references: {', '.join(entry['references'])}", markup=False, highlight=False)
+        console.print(f"  references: {', '.join(references)}", markup=False, highlight=False)
         console.print(f"  capabilities: {capabilities}", markup=False, highlight=False)
         for key, value in entry.items():
             if key in ("name", "description", "references", "capabilities"):

@@ -111,7 +111,7 @@ class Spec(_Strict):
         return out
 
     @model_validator(mode="after")
-    def _factor_levels_unique(self) -> "Spec":
+    def _factor_levels_unique(self) -> Spec:
         problems: list[str] = []
         for factor, levels in self.factors.items():
             if not levels:
@@ -132,7 +132,7 @@ class Spec(_Strict):
         output_dir: str | None = None,
         limit: int | None = None,
         concurrency: int | None = None,
-    ) -> "Spec":
+    ) -> Spec:
         """A copy with command-line overrides applied (``None`` keeps the spec's value)."""
         update: dict[str, Any] = {}
         if models:

@@ -37,8 +37,9 @@ class Parsed:
 class Instrument(Protocol):
     name: str
 
-    def validate(self, spec: Spec) -> list[str]:
-        """Problems with the instrument's params and factor levels, one ``key.path: message`` each."""
+    def validate(self, spec: Spec, items: list[Any]) -> list[str]:
+        """Problems with the instrument's params and factor levels given the loaded items,
+        one ``key.path: message`` each."""
 
     def load_items(self, spec: Spec, base_dir: Path) -> list[Any]:
         """The spec's items (each with an ``item_id``)."""

@@ -118,7 +118,7 @@ class Response:
         )
 
     @classmethod
-    def from_json(cls, raw: str) -> "Response":
+    def from_json(cls, raw: str) -> Response:
         data = json.loads(raw)
         return cls(**data)
 

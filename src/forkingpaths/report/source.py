@@ -53,7 +53,7 @@ class Results:
         self.document = document
         self.prefix = prefix
 
-    def at(self, *keys: Key) -> "Results":
+    def at(self, *keys: Key) -> Results:
         """The part of the results under ``keys`` (pointers stay relative to the whole file)."""
         return Results(self.document, (*self.prefix, *keys))
 

@@ -100,7 +100,7 @@ async def _call_with_retries(
             return Outcome(response, None, False)
         except PermanentBackendError as error:
             return Outcome(None, f"{type(error).__name__}: {error}", False)
-        except (TransientBackendError, asyncio.TimeoutError) as error:
+        except (TimeoutError, TransientBackendError) as error:
             retry_after = getattr(error, "retry_after", None)
             last_error = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
             if attempt + 1 >= policy.max_attempts or stop.is_set():
@@ -109,7 +109,7 @@ async def _call_with_retries(
             try:
                 await asyncio.wait_for(stop.wait(), timeout=policy.delay(attempt, retry_after, rng))
                 break  # stop was requested while waiting
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
     return Outcome(None, f"after {policy.max_attempts} attempts: {last_error}", False)
 
@@ -177,7 +177,7 @@ async def execute(
                 progress(counters)
 
     loop = asyncio.get_running_loop()
-    installed: list[int] = []
+    installed: list[signal.Signals] = []
     if handle_signals:
         for sig in (signal.SIGINT, signal.SIGTERM):
             try:

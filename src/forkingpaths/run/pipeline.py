@@ -107,7 +107,7 @@ def run(
     spec = spec.with_overrides(
         models=list(options.models) or None, output_dir=options.out, limit=options.limit, concurrency=options.concurrency
     )
-    started_at = dt.datetime.now(dt.timezone.utc)
+    started_at = dt.datetime.now(dt.UTC)
     clock = time.monotonic()
     instrument, items, conditions, trials = prepare(spec, base_dir)
     backends: dict[str, Backend] = {

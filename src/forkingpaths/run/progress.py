@@ -35,7 +35,7 @@ class RunProgress:
         self._started = time.monotonic()
         self._done_at_start: int | None = None
 
-    def __enter__(self) -> "RunProgress":
+    def __enter__(self) -> RunProgress:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

@@ -53,7 +53,7 @@ def compare_models(
             ]
         )
         adjusted = holm(pvalues)
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "group": str(g),
                 "estimate": float(e),

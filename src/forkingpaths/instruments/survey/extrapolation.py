@@ -56,7 +56,7 @@ def split_items(
             if len(chosen) == len(names):
                 chosen = chosen[:-1]
         held = set(items.loc[items["topic"].isin(chosen), "item_id"])
-        description = {"by": "topic", "heldout_topics": sorted(chosen)}
+        description: dict[str, Any] = {"by": "topic", "heldout_topics": sorted(chosen)}
     elif by == "random":
         n_held = max(1, int(round(fraction * len(ids))))
         held = set(rng.choice(ids, size=min(n_held, len(ids) - 1), replace=False).tolist())

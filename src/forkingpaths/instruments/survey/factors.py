@@ -57,7 +57,7 @@ class SurveyParams:
     holdout: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, params: dict[str, Any]) -> tuple["SurveyParams", list[str]]:
+    def from_dict(cls, params: dict[str, Any]) -> tuple[SurveyParams, list[str]]:
         """Parse params, returning the problems found (``instrument.params.<key>: …``)."""
         problems: list[str] = []
         allowed = set(cls.__dataclass_fields__)
