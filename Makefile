@@ -44,6 +44,7 @@ screenshot: install-dev
 benchmarks: install-dev
 	$(BIN)/python benchmarks/stats_scale.py
 	$(BIN)/python benchmarks/throughput.py
+	$(BIN)/python benchmarks/prefix_reuse.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
