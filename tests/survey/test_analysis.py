@@ -70,10 +70,11 @@ def test_sampled_answers_become_counts_over_valid_answers_and_errors_are_left_ou
     assert record["valid_mass"] == pytest.approx(3 / 4)
 
 
-def test_missing_options_count_as_zero_and_are_flagged() -> None:
+def test_distributions_with_an_unscored_option_are_flagged_and_left_unscored() -> None:
     items = _items(1)
     dists = model_distributions(_trials(items, [("c", "none", 0, [0.7, np.nan, 0.3], "x", None)]), items, [])
-    assert dists.iloc[0]["probs"] == pytest.approx([0.7, 0.0, 0.3]) and bool(dists.iloc[0]["incomplete"])
+    assert dists.iloc[0]["probs"] is None and bool(dists.iloc[0]["incomplete"])
+    assert alignment_table(dists, items, []).empty
 
 
 def test_human_and_design_spread_closed_form() -> None:
@@ -253,3 +254,18 @@ def test_closest_group_ties_are_reported() -> None:
     scores = pd.DataFrame({"group": ["NL", "DK", "NL", "DK"], "estimate": [0.6, 0.5, 0.5, 0.7]})
     summary = closest_group_summary(ranking, scores)
     assert summary["modal"] == "DK" and summary["tied_with"] == ["NL"]  # DK has the higher mean, 0.6 vs 0.55
+
+
+def test_a_model_whose_answers_cannot_be_scored_keeps_its_entry_and_a_finding(tmp_path) -> None:
+    from forkingpaths.instruments.survey.analysis import analyse_survey
+    from forkingpaths.spec import parse_spec
+
+    items = _items(3)
+    rows = [("c", "none", k, [0.5, np.nan, 0.5], "x", None) for k in range(3)]
+    spec = parse_spec({"name": "x", "instrument": "survey", "data": {"loader": "builtin"}})
+    results = analyse_survey(_trials(items, rows), items, spec, tmp_path)
+    entry = results["models"]["m"]
+    assert entry["elicitation"]["unscored"] == 3 and entry["elicitation"]["incomplete_distributions"] == 3
+    assert entry["stability"]["available"] is False
+    (finding,) = results["findings"]
+    assert finding["verdict"] == "no scored answers" and "3 of 3" in finding["text"]

@@ -103,7 +103,9 @@ def analyse_survey(trials: pd.DataFrame, items: list[SurveyItem], spec: Spec, ru
         "human_spread": spread_human,
         "models": {},
     }
-    for index, (model, model_align) in enumerate(align.groupby("model", sort=False)):
+    # every model gets an entry, even one whose answers could not be scored at all
+    for index, model in enumerate(distributions["model"].unique() if len(distributions) else []):
+        model_align = align[align["model"] == model]
         base = _base_rows(model_align)
         model_dists = distributions[distributions["model"] == model]
         base_dists = model_dists[model_dists["persona"] == "none"] if "persona" in model_dists else model_dists
@@ -140,6 +142,7 @@ def analyse_survey(trials: pd.DataFrame, items: list[SurveyItem], spec: Spec, ru
 def _elicitation_summary(distributions: pd.DataFrame) -> dict[str, Any]:
     """How well the answers could be read: valid-label mass, invalid samples, missing options, errors."""
     return {
+        "n_distributions": int(len(distributions)),
         "mode": sorted(distributions["elicitation"].unique().tolist()),
         "mean_valid_mass": float(distributions["valid_mass"].mean()) if len(distributions) else None,
         "min_valid_mass": float(distributions["valid_mass"].min()) if len(distributions) else None,
@@ -170,6 +173,22 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
     names = results["design"]["group_names"]
     level = results["settings"]["level"]
     for model, entry in results["models"].items():
+        readable = entry["elicitation"]
+        if readable["unscored"]:
+            out.append(
+                {
+                    "model": model,
+                    "topic": "readable answers",
+                    "verdict": "answers partly unscored" if readable["unscored"] < readable["n_distributions"] else "no scored answers",
+                    "text": (
+                        f"{readable['unscored']} of {readable['n_distributions']} (condition, item) answer distributions "
+                        f"could not be scored: {readable['incomplete_distributions']} missing an option from the "
+                        f"backend's top-k, {readable['errors']} trials with errors, {readable['invalid_samples']} "
+                        "unreadable samples"
+                    ),
+                    "rule": "a distribution is unscored when an option has no probability or no sampled answer was readable",
+                }
+            )
         stab = entry["stability"]
         if stab.get("available"):
             out.append(_closest_group_finding(model, stab, entry["overall"], results))

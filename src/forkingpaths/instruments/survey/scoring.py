@@ -19,8 +19,10 @@ def model_distributions(trials: pd.DataFrame, items: list[SurveyItem], factor_na
     """The model's distribution over canonical options per (model, condition, item).
 
     Logprob trials: the mean over repeats of the renormalised option
-    probabilities; an option an HTTP backend could not score (absent from its
-    top-k) is counted as probability 0 and the row is flagged ``incomplete``.
+    probabilities. When an HTTP backend could not score an option (absent from its
+    top-k) the row is flagged ``incomplete`` and left unscored (``probs`` is None):
+    the missing probability is only known to be below the k-th token's, which can be
+    a large share of a small valid-label mass, so neither 0 nor a guess is safe.
     Sampled trials: answer counts / valid answers; unparseable answers are
     counted in ``n_invalid`` and never assigned to an option. Trials that ended
     in an error are left out (``n_errors``).
@@ -43,9 +45,8 @@ def model_distributions(trials: pd.DataFrame, items: list[SurveyItem], factor_na
         if probs:
             matrix = np.array([np.asarray(p, dtype=float) for p in probs])
             incomplete = bool(np.isnan(matrix).any())
-            matrix = np.nan_to_num(matrix, nan=0.0)
             dist = matrix.mean(axis=0)
-            total = dist.sum()
+            total = 0.0 if incomplete else dist.sum()
             rows.append(
                 {
                     **base,
@@ -101,7 +102,8 @@ def alignment_table(distributions: pd.DataFrame, items: list[SurveyItem], factor
         }
         for g, s, w in zip(groups, sim, sim_w):
             rows.append({**shared, "group": g, "similarity": float(s), "similarity_wasserstein": float(w)})
-    return pd.DataFrame(rows)
+    columns = ["model", "condition_id", *factor_names, "item_id", "topic", "group", "similarity", "similarity_wasserstein"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def uniform_reference(items: list[SurveyItem]) -> pd.DataFrame:
