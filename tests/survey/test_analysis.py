@@ -190,6 +190,8 @@ def test_model_comparison_finds_the_group_where_one_model_is_closer() -> None:
     raw = [by_group[g]["p_value"] for g in "ABC"]
     assert [by_group[g]["p_holm"] for g in "ABC"] == pytest.approx(multipletests(raw, method="holm")[1])
     assert (comparison["closer_a"], comparison["closer_b"]) == (1, 0)
+    for row in comparison["by_group"]:  # simultaneous intervals are wider: percentiles α/(2·3), not α/2
+        assert row["lower_simultaneous"] <= row["lower"] <= row["upper"] <= row["upper_simultaneous"]
 
 
 def test_extrapolation_must_beat_a_uniform_model() -> None:

@@ -7,7 +7,10 @@ group g and item i, d_gi is the mean over conditions of sim_A − sim_B. Per gro
 - estimate: the mean of d_gi over items, with an item-clustered bootstrap
   percentile interval (items resampled jointly for all groups);
 - test: a paired sign-flip permutation test on d_gi (items are the units);
-- multiplicity: Holm's step-down adjustment across the groups of one model pair.
+- multiplicity: Holm's step-down adjustment of the p-values across the groups of one
+  model pair, and Bonferroni-adjusted (simultaneous) intervals beside the per-group
+  ones: percentiles α/(2m) and 1 − α/(2m) of the same replicates for m groups
+  (Bonferroni's inequality; Holm 1979 for the step-down test).
 
 Only the no-persona conditions are compared (the models answering as themselves).
 """
@@ -46,6 +49,8 @@ def compare_models(
         )
         alpha = (1 - level) / 2
         lower, upper = np.nanquantile(replicates, [alpha, 1 - alpha], axis=0)
+        joint = alpha / len(labels)
+        lower_all, upper_all = np.nanquantile(replicates, [joint, 1 - joint], axis=0)
         pvalues = np.array(
             [
                 sign_flip_test(per_item.loc[per_item["group"] == g, "diff"].to_numpy(), PERMUTATIONS, rng)["pvalue"]
@@ -59,11 +64,15 @@ def compare_models(
                 "estimate": float(e),
                 "lower": float(lo),
                 "upper": float(hi),
+                "lower_simultaneous": float(lo_all),
+                "upper_simultaneous": float(hi_all),
                 "p_value": float(p),
                 "p_holm": float(ph),
                 "significant": bool(ph < 1 - level),
             }
-            for g, e, lo, hi, p, ph in zip(labels, estimates, lower, upper, pvalues, adjusted)
+            for g, e, lo, hi, lo_all, hi_all, p, ph in zip(
+                labels, estimates, lower, upper, lower_all, upper_all, pvalues, adjusted
+            )
         ]
         out.append(
             {
@@ -74,7 +83,10 @@ def compare_models(
                 "by_group": rows,
                 "closer_a": sum(r["significant"] and r["estimate"] > 0 for r in rows),
                 "closer_b": sum(r["significant"] and r["estimate"] < 0 for r in rows),
-                "method": "cluster-bootstrap(item) interval; sign-flip permutation test on per-item differences; Holm across groups",
+                "method": (
+                    "cluster-bootstrap(item) intervals, per group and Bonferroni-simultaneous across groups; "
+                    "sign-flip permutation test on per-item differences; Holm across groups"
+                ),
             }
         )
     return out
