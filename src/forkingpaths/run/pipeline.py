@@ -111,7 +111,10 @@ def run(
     clock = time.monotonic()
     instrument, items, conditions, trials = prepare(spec, base_dir)
     backends: dict[str, Backend] = {
-        ref: create_backend(ref, api_key_env=spec.api_key_env, timeout=spec.retries.timeout) for ref in spec.models
+        ref: create_backend(
+            ref, api_key_env=spec.api_key_env, timeout=spec.retries.timeout, max_concurrency=spec.concurrency
+        )
+        for ref in spec.models
     }
     items_by_id = {item.item_id: item for item in items}
     requests = {}
@@ -257,8 +260,9 @@ def load_run(directory: str | Path) -> Run:
     import json
 
     directory = Path(directory)
-    if not (directory / "trials.parquet").exists():
-        raise UserError(f"{directory}: not a run directory (no trials.parquet)")
+    for required in ("trials.parquet", "manifest.json"):
+        if not (directory / required).exists():
+            raise UserError(f"{directory}: not a finished run directory (no {required})")
     manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
     results_path = directory / "results.json"
     results = json.loads(results_path.read_text(encoding="utf-8")) if results_path.exists() else {}
