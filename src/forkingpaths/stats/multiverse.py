@@ -24,7 +24,7 @@ from forkingpaths.stats.uncertainty import (
     RngLike,
     _as_scores,
     _check_level,
-    _percentile_bounds,
+    percentile_bounds,
     cluster_bootstrap_means,
 )
 
@@ -72,7 +72,7 @@ def _grouped_bootstrap(
 
 
 def _add_interval(out: pd.DataFrame, replicates: NDArray[np.float64], level: float, cluster_col: str) -> None:
-    bounds = _percentile_bounds(replicates, level)
+    bounds = percentile_bounds(replicates, level)
     out["lower"], out["upper"] = bounds[0], bounds[1]
     out["se"] = np.nanstd(replicates, axis=0, ddof=1)
     out["level"] = level

@@ -107,8 +107,13 @@ def _check_resamples(n_resamples: int) -> int:
     return int(n_resamples)
 
 
-def _percentile_bounds(replicates: NDArray[np.float64], level: float) -> NDArray[np.float64]:
-    """Rows (lower, upper) of percentile bounds per column, ignoring NaN replicates."""
+def percentile_bounds(replicates: NDArray[np.float64], level: float) -> NDArray[np.float64]:
+    """Percentile-interval bounds (lower, upper) per column of bootstrap replicates.
+
+    lower, upper = the α/2 and 1 − α/2 quantiles of the replicates (α = 1 − level),
+    ignoring NaN replicates (Efron & Tibshirani 1993, "An Introduction to the
+    Bootstrap", §13.3). For a 1-D array the two bounds are scalars.
+    """
     alpha = 1.0 - _check_level(level)
     return np.nanquantile(replicates, [alpha / 2.0, 1.0 - alpha / 2.0], axis=0)
 
@@ -414,7 +419,7 @@ def cluster_bootstrap_ci(
     """
     _check_level(level)
     labels, estimates, replicates = cluster_bootstrap_means(scores, clusters, groups, n_resamples, rng)
-    bounds = _percentile_bounds(replicates, level)
+    bounds = percentile_bounds(replicates, level)
     return pd.DataFrame(
         {
             "group": list(labels),

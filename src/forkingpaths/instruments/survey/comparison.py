@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from forkingpaths.stats.paired import holm, sign_flip_test
-from forkingpaths.stats.uncertainty import cluster_bootstrap_means
+from forkingpaths.stats.uncertainty import cluster_bootstrap_means, percentile_bounds
 
 PERMUTATIONS = 5000
 
@@ -47,10 +47,8 @@ def compare_models(
         labels, estimates, replicates = cluster_bootstrap_means(
             per_item["diff"].to_numpy(), per_item["item_id"].to_numpy(), per_item["group"].to_numpy(), n_resamples, rng
         )
-        alpha = (1 - level) / 2
-        lower, upper = np.nanquantile(replicates, [alpha, 1 - alpha], axis=0)
-        joint = alpha / len(labels)
-        lower_all, upper_all = np.nanquantile(replicates, [joint, 1 - joint], axis=0)
+        lower, upper = percentile_bounds(replicates, level)
+        lower_all, upper_all = percentile_bounds(replicates, 1 - (1 - level) / len(labels))
         pvalues = np.array(
             [
                 sign_flip_test(per_item.loc[per_item["group"] == g, "diff"].to_numpy(), PERMUTATIONS, rng)["pvalue"]

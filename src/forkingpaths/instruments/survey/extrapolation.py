@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forkingpaths.stats.uncertainty import percentile_bounds
+
 MIN_GROUPS = 3
 PERMUTATIONS = 2000
 
@@ -125,8 +127,7 @@ def extrapolability(
     w_e = rng.multinomial(len(e_scores), np.full(len(e_scores), 1 / len(e_scores)), size=n_resamples)
     w_h = rng.multinomial(len(h_scores), np.full(len(h_scores), 1 / len(h_scores)), size=n_resamples)
     boot = _pearson_rows(_group_means(e_scores, w_e), _group_means(h_scores, w_h))
-    alpha = (1 - level) / 2
-    lower, upper = np.nanquantile(boot, [alpha, 1 - alpha])
+    lower, upper = percentile_bounds(boot, level)
     perms = rng.permuted(np.tile(m_h, (PERMUTATIONS, 1)), axis=1)
     null = _pearson_rows(np.broadcast_to(m_e, perms.shape), perms)
     p_value = float((1 + np.sum(null >= r)) / (1 + PERMUTATIONS))

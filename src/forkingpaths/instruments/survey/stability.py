@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from forkingpaths.stats.multiverse import claim_shares, kendall_w, rank_first_probability
-from forkingpaths.stats.uncertainty import cluster_bootstrap_means
+from forkingpaths.stats.uncertainty import cluster_bootstrap_means, percentile_bounds
 from forkingpaths.stats.variance import variance_components
 
 # Verdict thresholds (documented in docs/survey.md).
@@ -35,8 +35,7 @@ def group_scores(
     labels, estimates, replicates = cluster_bootstrap_means(
         align["similarity"].to_numpy(), align["item_id"].to_numpy(), cells, n_resamples, rng
     )
-    alpha = (1 - level) / 2
-    lower, upper = np.nanquantile(replicates, [alpha, 1 - alpha], axis=0)
+    lower, upper = percentile_bounds(replicates, level)
     n_items = align.groupby(["condition_id", "group"])["item_id"].nunique()
     table = pd.DataFrame(
         {
@@ -97,7 +96,6 @@ def specification_curve(
     margin_k = sim(target) − max_{h ≠ target} sim(h) in condition k; its interval comes
     from the same bootstrap draws (paired), percentile method.
     """
-    alpha = (1 - level) / 2
     position = {label: i for i, label in enumerate(labels)}
     rows = []
     for condition_id, part in scores.groupby("condition_id", sort=False):
@@ -108,7 +106,7 @@ def specification_curve(
         # fmax skips NaN (a group absent from every drawn item) and gives NaN only when all are
         other_reps = np.fmax.reduce(np.column_stack([replicates[:, position[(condition_id, g)]] for g in others["group"]]), axis=1)
         margin_reps = target_reps - other_reps
-        lo, hi = np.nanquantile(margin_reps, [alpha, 1 - alpha])
+        lo, hi = percentile_bounds(margin_reps, level)
         rows.append(
             {
                 "condition_id": condition_id,

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from forkingpaths.instruments.survey.factors import split_persona
-from forkingpaths.stats.uncertainty import cluster_bootstrap_means
+from forkingpaths.stats.uncertainty import cluster_bootstrap_means, percentile_bounds
 
 METRICS = ("delta_target", "delta_others", "specificity")
 
@@ -81,8 +81,7 @@ def _intervals(values: pd.DataFrame, level: float, n_resamples: int, rng: np.ran
     labels, estimates, replicates = cluster_bootstrap_means(
         long["value"].to_numpy(), long["item_id"].to_numpy(), long["metric"].to_numpy(), n_resamples, rng
     )
-    alpha = (1 - level) / 2
-    lower, upper = np.nanquantile(replicates, [alpha, 1 - alpha], axis=0)
+    lower, upper = percentile_bounds(replicates, level)
     out: dict[str, Any] = {"n_items": int(len(values)), "method": "cluster-bootstrap(item)"}
     for label, est, lo, hi in zip(labels, estimates, lower, upper):
         out[label] = {"estimate": float(est), "lower": float(lo), "upper": float(hi)}
