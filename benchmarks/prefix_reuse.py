@@ -24,13 +24,13 @@ import statistics
 import time
 from pathlib import Path
 
-from forkingpaths.data import load_survey_items
+from forkingpaths.instruments.survey.data import load_survey_items
 from forkingpaths.design import expand_conditions
 from forkingpaths.examples import demo_spec
 from forkingpaths.instruments.survey.instrument import SurveyInstrument
 from forkingpaths.models.base import Request
 from forkingpaths.models.llamacpp import LlamaCppBackend
-from forkingpaths.models.registry import embedded_model_path
+from forkingpaths.models.llamacpp import embedded_model_path
 
 
 def demo_requests(n_items: int) -> list[Request]:

@@ -65,7 +65,7 @@ from openai import AsyncOpenAI
 
 from forkingpaths.models.base import Message, Request, request_key
 from forkingpaths.models.openai_compat import MAX_TOP_LOGPROBS, OpenAICompatBackend
-from forkingpaths.models.registry import embedded_model_path
+from forkingpaths.models.llamacpp import embedded_model_path
 from forkingpaths.run.executor import Job, RetryPolicy, execute
 from forkingpaths.store import ResponseCache
 

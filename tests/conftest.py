@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from forkingpaths.models.registry import embedded_model_path as _embedded_model_path
+from forkingpaths.models.llamacpp import embedded_model_path as _embedded_model_path
 
 SERVER_MODEL_ALIAS = "smollm2"
 SERVER_START_TIMEOUT_S = 60.0

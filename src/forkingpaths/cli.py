@@ -17,7 +17,8 @@ from forkingpaths import __version__
 from forkingpaths.errors import UserError
 
 if TYPE_CHECKING:
-    from forkingpaths.run.pipeline import RunOptions
+    from forkingpaths.pipeline import RunOptions
+    from forkingpaths.results import Run
     from forkingpaths.spec import Spec
 
 app = typer.Typer(
@@ -35,6 +36,9 @@ errors = Console(stderr=True, soft_wrap=True)
 _state = {"debug": False}
 
 EXIT_INTERRUPTED = 130
+EXIT_TRIALS_FAILED = 1
+#: How many distinct error messages the summary lists.
+TOP_ERRORS = 3
 
 
 def _version(value: bool) -> None:
@@ -71,6 +75,18 @@ LimitOpt = Annotated[Optional[int], typer.Option("--limit", min=1, help="Use onl
 ConcurrencyOpt = Annotated[Optional[int], typer.Option("--concurrency", "-j", min=1, help="Requests in flight per backend.")]
 RefreshOpt = Annotated[bool, typer.Option("--refresh", help="Ignore the cache and call the models again.")]
 FailFastOpt = Annotated[bool, typer.Option("--fail-fast", help="Stop at the first request that still fails after retries.")]
+OverwriteOpt = Annotated[
+    bool, typer.Option("--overwrite", help="Replace a finished run of a different spec in the same output folder.")
+]
+MaxErrorRateOpt = Annotated[
+    float,
+    typer.Option(
+        "--max-error-rate",
+        min=0.0,
+        max=1.0,
+        help="Exit 1 (after writing everything) when more than this share of trials failed; 0 = any failure.",
+    ),
+]
 
 
 def _resume_command(base: list[str], options: RunOptions) -> str:
@@ -81,27 +97,43 @@ def _resume_command(base: list[str], options: RunOptions) -> str:
     for flag, value in (("--out", options.out), ("--limit", options.limit), ("--concurrency", options.concurrency)):
         if value is not None:
             args += [flag, str(value)]
+    if options.overwrite:
+        args.append("--overwrite")
     return shlex.join(args)
+
+
+def _print_counts(result: Run) -> None:
+    """The summary line, counting requests as the progress bar does, and the commonest errors."""
+    counts = result.manifest.counts
+    console.print(
+        f"{counts.trials} trials ({counts.failed_trials} with an error) · {counts.requests} distinct requests: "
+        f"{counts.cache_hits} from the cache, {counts.model_calls} sent to a model ({counts.attempts} attempts) · "
+        f"{result.manifest.wall_time_s:.1f} s",
+        markup=False,
+        highlight=False,
+    )
+    failures = result.trials["error"].dropna().value_counts()
+    for message, count in failures.head(TOP_ERRORS).items():
+        console.print(f"  {count} × {message}", markup=False, highlight=False)
 
 
 def _execute(
     spec_source: Spec | Path,
     command: list[str],
-    model: list[str] | None,
-    out: str | None,
-    limit: int | None,
-    concurrency: int | None,
-    refresh: bool,
-    fail_fast: bool,
+    options: RunOptions,
+    max_error_rate: float,
 ) -> None:
-    from forkingpaths.run.executor import FailFast, Interrupted
-    from forkingpaths.run.pipeline import RunOptions, run
-    from forkingpaths.run.progress import RunProgress
+    from forkingpaths.execution.executor import FailFast, Interrupted
+    from forkingpaths.execution.progress import RunProgress
+    from forkingpaths.pipeline import run
+    from forkingpaths.report.html import write_report
+    from forkingpaths.report.terminal import print_summary
 
-    options = RunOptions(tuple(model or ()), out, limit, concurrency, refresh, fail_fast)
     try:
         with RunProgress(console=errors) as progress:
             result = run(spec_source, options, progress=progress)
+        report = write_report(result.directory)
+        print_summary(result.directory, console)
     except Interrupted as stop:
         resume = _resume_command(command, options)
         errors.print(f"interrupted: {stop}; completed answers are cached — run `{resume}` again to resume", markup=False)
@@ -112,18 +144,18 @@ def _execute(
     except UserError as error:
         _fail(error, error.exit_code)
         return
-    from forkingpaths.report.terminal import print_summary
-
-    print_summary(result, console)
-    counts = result.manifest["counts"]
-    console.print(
-        f"{counts['trials']} trials · {counts['model_calls']} model calls · {counts['cache_hits']} cache hits · "
-        f"{counts['errors']} errors · {result.manifest['wall_time_s']:.1f} s"
-    )
+    _print_counts(result)
     console.print(f"results: {result.directory}", markup=False, highlight=False)
-    report = result.directory / "report.html"
-    if report.exists():
-        console.print(f"report: {report}", markup=False, highlight=False)
+    console.print(f"report: {report}", markup=False, highlight=False)
+    counts = result.manifest.counts
+    if counts.trials and (counts.failed_trials == counts.trials or counts.failed_trials / counts.trials > max_error_rate):
+        errors.print(
+            f"error: {counts.failed_trials} of {counts.trials} trials failed (more than --max-error-rate {max_error_rate:g}); "
+            "everything was written, and a rerun retries only the failed requests",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_TRIALS_FAILED)
 
 
 @app.command("run")
@@ -135,36 +167,50 @@ def run_command(
     concurrency: ConcurrencyOpt = None,
     refresh: RefreshOpt = False,
     fail_fast: FailFastOpt = False,
+    overwrite: OverwriteOpt = False,
+    max_error_rate: MaxErrorRateOpt = 0.0,
 ) -> None:
-    """Run a spec: expand its design, call the models (cached), write the run directory."""
-    _execute(spec, ["forkingpaths", "run", str(spec)], model, out, limit, concurrency, refresh, fail_fast)
+    """Run a spec: expand its design, call the models (cached), write the run directory and its report."""
+    from forkingpaths.pipeline import RunOptions
+
+    options = RunOptions(tuple(model or ()), out, limit, concurrency, refresh, fail_fast, overwrite)
+    _execute(spec, ["forkingpaths", "run", str(spec)], options, max_error_rate)
 
 
 @app.command("demo")
 def demo_command(
+    name: Annotated[str, typer.Argument(help="Which built-in example (see --help of the registry: 'values').")] = "values",
     model: ModelOpt = None,
     out: OutOpt = None,
     limit: LimitOpt = None,
     concurrency: ConcurrencyOpt = None,
     refresh: RefreshOpt = False,
     fail_fast: FailFastOpt = False,
+    overwrite: OverwriteOpt = False,
+    max_error_rate: MaxErrorRateOpt = 0.0,
 ) -> None:
-    """Run the built-in World Values Survey example on the embedded model (or --model)."""
-    from forkingpaths.examples import demo_spec
+    """Run a built-in example (default: 'values') on the embedded model (or --model)."""
+    from forkingpaths import registry
+    from forkingpaths.pipeline import RunOptions
 
-    _execute(demo_spec(), ["forkingpaths", "demo"], model, out, limit, concurrency, refresh, fail_fast)
+    try:
+        example = registry.examples.get(name)
+    except UserError as error:
+        _fail(error, error.exit_code)
+        return
+    options = RunOptions(tuple(model or ()), out, limit, concurrency, refresh, fail_fast, overwrite)
+    _execute(example(), ["forkingpaths", "demo", name], options, max_error_rate)
 
 
 @app.command("report")
-def report_command(run_dir: Annotated[Path, typer.Argument(help="A run directory (the one holding results.json).")]) -> None:
-    """Re-render report.html and validity.md from a run directory (calls no model)."""
+def report_command(run_dir: Annotated[Path, typer.Argument(help="A finished run directory (the one holding manifest.json).")]) -> None:
+    """Re-render report.html and validity.md from a finished run directory of any instrument (calls no model)."""
     from forkingpaths.report.html import write_report
     from forkingpaths.report.terminal import print_summary
-    from forkingpaths.run.pipeline import load_run
 
     try:
         report = write_report(run_dir)
-        print_summary(load_run(run_dir), console)
+        print_summary(run_dir, console)
     except UserError as error:
         _fail(error, error.exit_code)
         return
@@ -174,23 +220,20 @@ def report_command(run_dir: Annotated[Path, typer.Argument(help="A run directory
 
 @app.command("models")
 def models_command() -> None:
-    """List the model backends, their capabilities and where the embedded model lives."""
+    """List every registered model backend: available or not (and what to install), its references and capabilities."""
     from forkingpaths.models.registry import describe_backends
 
-    try:
-        backends = describe_backends()
-    except UserError as error:
-        _fail(error, error.exit_code)
-        return
-    for entry in backends:
+    for entry in describe_backends():
+        if not entry["available"]:
+            console.print(f"[bold]{entry['name']}[/bold] — not available: {entry['install']}", highlight=False)
+            continue
         flags: dict[str, bool] = entry["capabilities"]  # type: ignore[assignment]
         references: list[str] = entry["references"]  # type: ignore[assignment]
-        capabilities = ", ".join(name for name, on in flags.items() if on)
         console.print(f"[bold]{entry['name']}[/bold] — {entry['description']}", highlight=False)
         console.print(f"  references: {', '.join(references)}", markup=False, highlight=False)
-        console.print(f"  capabilities: {capabilities}", markup=False, highlight=False)
+        console.print(f"  capabilities: {', '.join(name for name, on in flags.items() if on)}", markup=False, highlight=False)
         for key, value in entry.items():
-            if key in ("name", "description", "references", "capabilities"):
+            if key in ("name", "available", "description", "references", "capabilities"):
                 continue
             if isinstance(value, dict):
                 for sub_key, sub_value in value.items():

@@ -14,25 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-RESERVED_COLUMNS = frozenset(
-    {
-        "trial_id",
-        "condition_id",
-        "model",
-        "item_id",
-        "repeat",
-        "request_key",
-        "response_text",
-        "answer",
-        "option_probs",
-        "valid_mass",
-        "latency_s",
-        "prompt_tokens",
-        "completion_tokens",
-        "error",
-        "cached",
-    }
-)
 
 
 def _short_hash(payload: object) -> str:

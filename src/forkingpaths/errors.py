@@ -25,3 +25,9 @@ class DataError(UserError):
     """Bad input data. The message names the file, the row or key, and what was expected."""
 
     exit_code = 2
+
+
+class RunDirectoryError(UserError):
+    """A folder that is not a finished run (no manifest, files that do not match it, an unreadable file)."""
+
+    exit_code = 2

@@ -30,22 +30,19 @@ class InstrumentSpec(_Strict):
 class DataSpec(_Strict):
     """Where items come from.
 
-    ``loader`` names a registered loader (see ``forkingpaths.data``); ``path`` (and
-    ``translations``, a file of item translations for the ``language`` factor) is
-    resolved relative to the spec file; ``columns`` maps the loader's column
-    names to the file's; ``params`` holds loader-specific options; ``filter``
-    keeps items whose field (``item_id``, ``topic``, ``group``) is in the list.
+    ``loader`` names one of the instrument's loaders; ``path`` is resolved relative
+    to the spec file; ``columns`` maps the loader's column names to the file's;
+    ``params`` holds loader-specific options; ``filter`` keeps the items whose field
+    is in the list (the instrument says which fields it has); ``limit`` keeps the
+    first N items.
     """
 
     loader: str
     path: str | None = None
-    translations: str | None = None
     columns: dict[str, str] = Field(default_factory=dict)
     params: dict[str, Any] = Field(default_factory=dict)
     filter: dict[str, list[str]] = Field(default_factory=dict)
     limit: int | None = Field(default=None, ge=1)
-    renormalise: bool = False
-    tolerance: float = Field(default=0.01, gt=0, lt=1)
 
 
 class SamplingSpec(_Strict):
@@ -76,6 +73,7 @@ class Spec(_Strict):
     instrument: InstrumentSpec
     data: DataSpec
     models: list[str] = Field(default_factory=lambda: ["llamacpp"], min_length=1)
+    roles: dict[str, list[str]] = Field(default_factory=dict)
     factors: dict[str, list[str]] = Field(default_factory=dict)
     max_conditions: int | None = Field(default=None, ge=1)
     repeats: int = Field(default=1, ge=1, le=1000)
@@ -91,10 +89,18 @@ class Spec(_Strict):
     @field_validator("instrument", mode="before")
     @classmethod
     def _instrument_shorthand(cls, value: Any) -> Any:
-        """Accept ``instrument: survey`` as well as ``instrument: {name: survey, params: …}``."""
+        """Accept ``instrument: NAME`` as well as ``instrument: {name: NAME, params: …}``."""
         if isinstance(value, str):
             return {"name": value}
         return value
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _role_shorthand(cls, value: Any) -> Any:
+        """Accept ``judge: openai:m@url`` as well as a list of references (a jury)."""
+        if not isinstance(value, dict):
+            return value
+        return {role: [refs] if isinstance(refs, str) else refs for role, refs in value.items()}
 
     @field_validator("factors", mode="before")
     @classmethod
@@ -112,7 +118,7 @@ class Spec(_Strict):
 
     @model_validator(mode="after")
     def _factor_levels_unique(self) -> Spec:
-        problems: list[str] = []
+        problems: list[str] = [f"roles.{role}: needs at least one model reference" for role, refs in self.roles.items() if not refs]
         for factor, levels in self.factors.items():
             if not levels:
                 problems.append(f"factors.{factor}: needs at least one level")

@@ -1,4 +1,4 @@
-"""Executor behaviour: dedup, cache use, retries with backoff and Retry-After, fail-fast, stop.
+"""Executor behaviour: cache use in the driver, retries with backoff and Retry-After, fail-fast, stop.
 
 These tests inject faults a real model cannot produce on demand (a scripted
 backend that raises transient errors); the real backends are exercised in
@@ -13,7 +13,7 @@ import random
 import pytest
 
 from forkingpaths.models.base import Capabilities, Message, PermanentBackendError, Request, Response, TransientBackendError
-from forkingpaths.run.executor import FailFast, Interrupted, Job, RetryPolicy, execute
+from forkingpaths.execution.executor import AsyncioExecutor, FailFast, Interrupted, Job, RetryPolicy, execute
 from forkingpaths.store import ResponseCache
 
 
@@ -53,6 +53,29 @@ class ScriptedBackend:
         return None
 
 
+class ReadyFactory:
+    """A factory that hands out one prepared backend: the seam's contract with a test double."""
+
+    reference = "m"
+
+    def __init__(self, backend: ScriptedBackend) -> None:
+        self.backend = backend
+        self.name = backend.name
+        self.capabilities = backend.capabilities
+        self.max_concurrency = backend.max_concurrency
+        self.builds = 0
+
+    def identity(self) -> str:
+        return self.backend.identity
+
+    def probe(self) -> None:
+        return None
+
+    def build(self) -> ScriptedBackend:
+        self.builds += 1
+        return self.backend
+
+
 def _jobs(n: int, model: str = "m") -> list[Job]:
     return [Job(f"key{i}", model, Request("generate", (Message("user", f"q{i}"),)), 0) for i in range(n)]
 
@@ -61,9 +84,8 @@ FAST = RetryPolicy(max_attempts=3, initial_delay=0.001, max_delay=0.01, timeout=
 
 
 def _run(jobs, backend, cache, **kwargs):
-    return asyncio.run(
-        execute(jobs, {"m": backend}, cache, concurrency=kwargs.pop("concurrency", 3), policy=kwargs.pop("policy", FAST), handle_signals=False, **kwargs)
-    )
+    executor = AsyncioExecutor(kwargs.pop("concurrency", 3), kwargs.pop("policy", FAST))
+    return asyncio.run(execute(jobs, {"m": ReadyFactory(backend)}, cache, executor, handle_signals=False, **kwargs))
 
 
 def test_second_run_is_served_from_the_cache(tmp_path) -> None:
@@ -73,8 +95,10 @@ def test_second_run_is_served_from_the_cache(tmp_path) -> None:
     assert counters.model_calls == 10 and counters.cache_hits == 0
     assert all(o.response is not None and not o.cached for o in outcomes.values())
     backend2 = ScriptedBackend()
-    outcomes2, counters2 = _run(_jobs(10), backend2, cache)
+    factory = ReadyFactory(backend2)
+    outcomes2, counters2 = asyncio.run(execute(_jobs(10), {"m": factory}, cache, AsyncioExecutor(3, FAST), handle_signals=False))
     assert backend2.calls == [] and counters2.model_calls == 0 and counters2.cache_hits == 10
+    assert factory.builds == 0  # a fully cached run never builds (or loads) a backend
     assert all(o.cached for o in outcomes2.values())
     _, counters3 = _run(_jobs(10), ScriptedBackend(), cache, refresh=True)
     assert counters3.model_calls == 10
@@ -139,7 +163,7 @@ def test_stop_event_interrupts_and_keeps_completed(tmp_path) -> None:
 
     async def main() -> None:
         task = asyncio.create_task(
-            execute(_jobs(50), {"m": backend}, cache, concurrency=1, policy=FAST, handle_signals=True)
+            execute(_jobs(50), {"m": ReadyFactory(backend)}, cache, AsyncioExecutor(1, FAST), handle_signals=True)
         )
         await asyncio.sleep(0.15)
         import os
@@ -152,3 +176,26 @@ def test_stop_event_interrupts_and_keeps_completed(tmp_path) -> None:
         asyncio.run(main())
     done = len(cache.get_many(f"key{i}" for i in range(50)))
     assert 0 < done < 50 and done == len(backend.calls)
+
+
+def test_attempts_count_retries_and_model_calls_count_requests(tmp_path) -> None:
+    backend = ScriptedBackend({"q0": [TransientBackendError("429")] * 2})
+    _, counters = _run(_jobs(3), backend, ResponseCache(tmp_path))
+    assert counters.model_calls == 3 and counters.attempts == 5 and counters.retries == 2
+
+
+def test_outcomes_reach_the_driver_which_alone_writes_the_cache(tmp_path) -> None:
+    """An executor that runs nothing itself but delivers answers: the driver caches every one."""
+
+    class Delivering:
+        async def run(self, jobs, factories, deliver, *, counters, stop):
+            from forkingpaths.execution.executor import Outcome
+            from forkingpaths.models.base import Response
+
+            for job in jobs:
+                deliver(job, Outcome(Response(text=f"remote {job.key}"), None, False))
+
+    cache = ResponseCache(tmp_path)
+    outcomes, counters = asyncio.run(execute(_jobs(4), {"m": ReadyFactory(ScriptedBackend())}, cache, Delivering(), handle_signals=False))
+    assert counters.done == 4 and set(cache.get_many(f"key{i}" for i in range(4))) == {f"key{i}" for i in range(4)}
+    assert outcomes["key2"].response.text == "remote key2"

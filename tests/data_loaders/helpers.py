@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from forkingpaths.data import SurveyItem, load_survey_items
+from forkingpaths.instruments.survey.data import SurveyItem, load_survey_items
 from forkingpaths.errors import DataError
 from forkingpaths.spec import DataSpec
 

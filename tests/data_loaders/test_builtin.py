@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from forkingpaths.data import group_names
+from forkingpaths.instruments.survey.data import group_names
 
 from .helpers import load, load_error
 
@@ -119,7 +119,7 @@ def test_group_names() -> None:
 
 
 def test_files_are_package_data() -> None:
-    folder = resources.files("forkingpaths.data.builtin").joinpath("values")
+    folder = resources.files("forkingpaths.instruments.survey.data.builtin").joinpath("values")
     for name in (
         "items.csv",
         "country_pro_scores.csv",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from forkingpaths.data.globalopinionqa import item_id_for
+from forkingpaths.instruments.survey.data.globalopinionqa import item_id_for
 
 from .helpers import FIXTURES, load, load_error, write
 
@@ -136,8 +136,8 @@ def test_sums_checked_and_renormalised(tmp_path: Path) -> None:
     )
     item_id = item_id_for("Q?", "GAS")
     assert load_error(tmp_path, path="g.csv", **SPEC) == (
-        "g.csv: 1 distribution(s) do not sum to 1 within tolerance 0.01 (set data.renormalise: true to rescale them): "
+        "g.csv: 1 distribution(s) do not sum to 1 within tolerance 0.01 (set data.params.renormalise: true to rescale them): "
         f"item '{item_id}' group 'Chile' sums to 0.8"
     )
-    [item] = load(tmp_path, path="g.csv", renormalise=True, **SPEC)
+    [item] = load(tmp_path, path="g.csv", **{**SPEC, "params": {**SPEC.get("params", {}), "renormalise": True}})
     assert item.distributions["Chile"] == pytest.approx((0.375, 0.625))

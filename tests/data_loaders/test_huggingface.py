@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from forkingpaths.data.globalopinionqa import item_id_for
+from forkingpaths.instruments.survey.data.globalopinionqa import item_id_for
 
 from .helpers import FIXTURES, load, load_error
 

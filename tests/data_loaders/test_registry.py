@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from forkingpaths.data import available_loaders
+from forkingpaths.instruments.survey.data import available_loaders
 
 from .helpers import FIXTURES, load_error
 

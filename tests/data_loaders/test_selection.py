@@ -81,22 +81,22 @@ def test_sum_within_tolerance_is_left_unchanged(tmp_path: Path) -> None:
 def test_sum_outside_tolerance_lists_file_item_group_and_sum(tmp_path: Path) -> None:
     path = _off_by(tmp_path, 0.45)
     assert load_error(tmp_path, loader="tidy-long", path=path) == (
-        "o.csv: 1 distribution(s) do not sum to 1 within tolerance 0.01 (set data.renormalise: true to rescale them): "
+        "o.csv: 1 distribution(s) do not sum to 1 within tolerance 0.01 (set data.params.renormalise: true to rescale them): "
         "item 'q1' group 'GB' sums to 0.95"
     )
-    [item] = load(tmp_path, loader="tidy-long", path=path, tolerance=0.1)
+    [item] = load(tmp_path, loader="tidy-long", path=path, params={"tolerance": 0.1})
     assert item.distributions["GB"] == (0.45, 0.5)
 
 
 def test_renormalise(tmp_path: Path) -> None:
-    [item] = load(tmp_path, loader="tidy-long", path=_off_by(tmp_path, 0.3), renormalise=True)
+    [item] = load(tmp_path, loader="tidy-long", path=_off_by(tmp_path, 0.3), params={"renormalise": True})
     assert item.distributions["GB"] == pytest.approx((0.375, 0.625))
     assert item.distributions["FR"] == (0.5, 0.5)
 
 
 def test_all_zero_cannot_be_renormalised(tmp_path: Path) -> None:
     write(tmp_path, "z.csv", "item_id,question,option,probability,group\nq1,Q?,Yes,0,GB\nq1,Q?,No,0,GB\n")
-    assert load_error(tmp_path, loader="tidy-long", path="z.csv", renormalise=True) == (
+    assert load_error(tmp_path, loader="tidy-long", path="z.csv", params={"renormalise": True}) == (
         "z.csv: item 'q1' group 'GB' has all probabilities 0; cannot renormalise"
     )
 

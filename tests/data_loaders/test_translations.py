@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from forkingpaths.data import load_survey_items
+from forkingpaths.instruments.survey.data import load_survey_items
 from forkingpaths.errors import DataError
 from forkingpaths.spec import DataSpec
 
@@ -13,7 +13,7 @@ HEADER = "item_id,language,question,options\n"
 
 def _data(tmp_path, rows: str) -> DataSpec:
     (tmp_path / "translations.csv").write_text(HEADER + rows)
-    return DataSpec(loader="builtin", params={"name": "values"}, limit=2, translations="translations.csv")
+    return DataSpec(loader="builtin", params={"name": "values", "translations": "translations.csv"}, limit=2)
 
 
 def test_translations_attach_in_canonical_order(tmp_path) -> None:
@@ -43,4 +43,4 @@ def test_duplicate_translation_is_an_error(tmp_path) -> None:
 def test_missing_column_is_an_error(tmp_path) -> None:
     (tmp_path / "translations.csv").write_text("item_id,language,question\nC001_01,da,Q\n")
     with pytest.raises(DataError, match="options"):
-        load_survey_items(DataSpec(loader="builtin", limit=2, translations="translations.csv"), tmp_path)
+        load_survey_items(DataSpec(loader="builtin", limit=2, params={"translations": "translations.csv"}), tmp_path)

@@ -48,7 +48,7 @@ def test_kill_9_mid_run_then_rerun_gives_every_trial_exactly_once(tmp_path) -> N
     assert checker.integrity_ok()
     checker.close()
     result = forkingpaths.run(spec, RunOptions(cache_dir=cache))
-    counts = result.manifest["counts"]
+    counts = result.manifest.counts.model_dump()
     assert counts["trials"] == TOTAL and counts["errors"] == 0
     assert counts["cache_hits"] == survived and counts["model_calls"] == TOTAL - survived
     assert result.trials["trial_id"].is_unique and len(result.trials) == TOTAL
@@ -69,7 +69,7 @@ def test_sigterm_stops_cleanly_with_a_resume_hint(tmp_path) -> None:
     assert 5 <= done < TOTAL
     finish = subprocess.run([CLI, "run", str(spec)], env=cli_env(cache), capture_output=True, text=True, timeout=400)
     assert finish.returncode == 0, finish.stderr[-2000:]
-    assert f"{TOTAL} trials · {TOTAL - done} model calls · {done} cache hits · 0 errors" in finish.stdout
+    assert f"{TOTAL} trials (0 with an error) · {TOTAL} distinct requests: {done} from the cache, {TOTAL - done} sent to a model" in finish.stdout
 
 
 SECRET = "sk-forkingpaths-test-SECRET-9c1f0e"
@@ -108,11 +108,11 @@ def test_server_killed_mid_run_gives_error_rows_then_rerun_completes(tmp_path, s
     errors = first.trials[first.trials["error"].notna()]
     assert len(errors) > 0 and len(errors) < TOTAL
     assert errors["error"].str.contains("after 2 attempts").all()
-    assert first.manifest["counts"]["errors"] == len(errors)
+    assert first.manifest.counts.failed_trials == len(errors)
 
     start_llama_server(port=int(port))
     second = forkingpaths.run(spec, RunOptions(cache_dir=cache))
-    counts = second.manifest["counts"]
+    counts = second.manifest.counts.model_dump()
     assert counts["errors"] == 0 and counts["model_calls"] == len(errors)
     assert second.trials["trial_id"].is_unique and len(second.trials) == TOTAL
 

@@ -22,7 +22,8 @@ import pytest
 from forkingpaths.models.base import Message, PermanentBackendError, Request, TransientBackendError
 from forkingpaths.models.llamacpp import LlamaCppBackend
 from forkingpaths.models.openai_compat import OpenAICompatBackend, _match
-from forkingpaths.models.registry import create_backend
+from forkingpaths.models.base import BackendSettings
+from forkingpaths.models.registry import backend_factory
 
 SECRET = "sk-test-DO-NOT-LEAK-0123456789"
 
@@ -99,7 +100,7 @@ async def test_api_key_never_appears_in_identity_repr_or_versions(
     llama_server, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
 ) -> None:
     monkeypatch.setenv("FP_TEST_KEY", SECRET)
-    backend = create_backend(f"openai:{llama_server.model}@{llama_server.base_url}", api_key_env="FP_TEST_KEY")
+    backend = backend_factory(f"openai:{llama_server.model}@{llama_server.base_url}", BackendSettings(api_key_env="FP_TEST_KEY")).build()
     assert backend.identity == f"{llama_server.base_url}|{llama_server.model}"
     response = await backend.complete(Request("generate", AGREEMENT_PROMPTS[2], max_tokens=2))
     assert response.text is not None

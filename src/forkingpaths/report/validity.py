@@ -4,10 +4,12 @@
 (Bean et al., NeurIPS 2025 Datasets & Benchmarks) closes with eight
 recommendations. The card answers each for one run from two sources:
 
-- **the run** — what the run directory shows was actually done (how many
-  conditions were compared and whether the headline survived them, which
-  intervals were computed, how many answers could not be read, where the items
-  came from);
+- **the run** — what the run directory shows was actually done: here, the
+  facts every run has (where the items came from, which interval methods were
+  used, how many trials failed); beside them, the instrument's own evidence
+  (:meth:`~forkingpaths.report.parts.Presentation.validity_evidence`: how many
+  conditions were compared and whether the headline survived them, how many
+  answers could not be read, …);
 - **the spec** — the user's own words, from the free-text ``validity:`` section
   (keys in :data:`CRITERIA`).
 
@@ -23,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from forkingpaths.report.plots import varying_factors
-from forkingpaths.report.source import Results, RunSource
+from forkingpaths.report.parts import Presentation
+from forkingpaths.report.source import RunSource
 
 ADDRESSED_BY_RUN = "from the run"
 ADDRESSED_BY_SPEC = "from the spec"
@@ -108,65 +110,6 @@ class Card:
     other_notes: dict[str, str]
 
 
-def _models(results: Results) -> list[str]:
-    return list(results.get("models", default={}) or {})
-
-
-def _phenomenon(source: RunSource) -> list[str]:
-    results = source.results
-    similarity = results.get("settings", "similarity")
-    if not similarity:
-        return []
-    groups = results.get("design", "groups", default=[])
-    return [
-        f"Operationalised by the {results.get('instrument', default='')} instrument as {similarity} between the model's "
-        f"answer distribution and each of {len(groups)} human groups' answer distributions."
-    ]
-
-
-def _measures_only(source: RunSource) -> list[str]:
-    results = source.results
-    facts = []
-    for model in _models(results):
-        stab = results.get("models", model, "stability", default={})
-        if not stab.get("available"):
-            continue
-        closest = stab["closest_group"]
-        varying = varying_factors([row["levels"] for row in stab["specification_curve"]])
-        facts.append(
-            f"{model}: robustness to format checked over {closest['n_conditions']} conditions "
-            f"({', '.join(sorted(varying)) or 'one condition'}); the closest group is {stab['verdict']['word']} "
-            f"(the same group is closest in {closest['modal_count']} of {closest['n_conditions']})."
-        )
-        shares = {c["component"]: c["share"] or 0.0 for c in stab.get("variance_components", [])}
-        design = {f: shares[f] + shares.get(f"item:{f}", 0.0) for f in varying if f in shares}
-        if design:
-            top = max(design, key=lambda f: design[f])
-            facts.append(
-                f"{model}: the largest design factor, {top}, explains {design[top]:.0%} of the variance of "
-                "similarity (its main effect and its interaction with items)."
-            )
-        mass = results.get("models", model, "elicitation", "mean_valid_mass")
-        if mass is not None:
-            facts.append(
-                f"{model}: on average {mass:.0%} of the next-token probability fell on the valid answer labels."
-            )
-    return facts
-
-
-def _representative_data(source: RunSource) -> list[str]:
-    design = source.results.get("design", default={})
-    if not design:
-        return []
-    topics = design.get("topics") or []
-    return [
-        f"{design.get('n_items', 0)} items"
-        + (f" on {len(topics)} topics ({', '.join(map(str, topics))})" if topics else "")
-        + f", compared with {len(design.get('groups', []))} groups. "
-        "This describes coverage; whether it is representative is an argument for the spec."
-    ]
-
-
 def _data_reuse(source: RunSource) -> list[str]:
     data = source.spec.get("data") or {}
     where = data.get("path") or ", ".join(f"{k}={v}" for k, v in (data.get("params") or {}).items())
@@ -183,34 +126,16 @@ def _data_reuse(source: RunSource) -> list[str]:
 
 
 def _statistics(source: RunSource) -> list[str]:
-    results = source.results
-    settings = results.get("settings", default={})
     methods: set[str] = set()
-    _collect_methods(results.get(), methods)
+    _collect_methods(source.analyses.get(), methods)
+    _collect_methods(source.results.get("findings"), methods)
     if not methods:
         return []
-    facts = [
-        f"{settings.get('level', 0.95):.0%} intervals ({settings.get('n_resamples')} resamples, "
-        f"seed {settings.get('seed')}) by: {', '.join(f'“{m}”' for m in sorted(methods))}."
+    analysis = source.spec.get("analysis") or {}
+    return [
+        f"{float(analysis.get('level', 0.95)):.0%} intervals ({analysis.get('n_resamples')} resamples, "
+        f"seed {source.spec.get('seed')}) by: {', '.join(f'“{m}”' for m in sorted(methods))}."
     ]
-    if any(results.get("models", m, "stability", "claim") for m in _models(results)):
-        facts.append(
-            "The closest-group claim is tested per condition on a paired margin "
-            "(closest minus runner-up) from the same bootstrap draws."
-        )
-    if any(results.get("models", m, "extrapolability", "permutation") for m in _models(results)):
-        facts.append("Extrapolation is tested against a permutation baseline.")
-    pairs = [c for c in results.get("comparisons", default=[]) or [] if c.get("available")]
-    if pairs:
-        facts.append(
-            f"{len(pairs)} model pair(s) compared per group on paired differences over the same items and conditions, "
-            "with sign-flip permutation tests and Holm's adjustment across groups."
-        )
-    elif len(_models(results)) > 1:
-        facts.append(
-            "Models are compared only through their separate intervals; no paired comparison is in the results."
-        )
-    return facts
 
 
 def _collect_methods(value: Any, methods: set[str]) -> None:
@@ -226,45 +151,31 @@ def _collect_methods(value: Any, methods: set[str]) -> None:
 
 
 def _error_analysis(source: RunSource) -> list[str]:
-    results = source.results
-    facts = []
-    errors = results.get("manifest", "counts", "errors")
-    trials = results.get("manifest", "counts", "trials")
-    if errors is not None and trials is not None:
-        facts.append(f"{errors} of {trials} trials ended in an error after retries.")
-    for model in _models(results):
-        summary = results.get("models", model, "elicitation")
-        if not summary:
-            continue
-        mass = summary.get("min_valid_mass")
-        facts.append(
-            f"{model}: {summary['invalid_samples']} unreadable sampled answers, {summary['incomplete_distributions']} incomplete "
-            f"distributions, {summary['unscored']} unscored cells"
-            + (f"; lowest valid-label mass {mass:.3f}" if mass is not None else "")
-            + "."
-        )
-    if facts:
-        facts.append("Every response is listed in the report's item drill-down for a qualitative reading.")
-    return facts
+    counts = source.results.get("manifest", "counts", default={}) or {}
+    if "trials" not in counts:
+        return []
+    return [
+        f"{counts.get('failed_trials', 0)} of {counts['trials']} trials ended in an error after retries.",
+        "Every response is listed in the report's item drill-down for a qualitative reading.",
+    ]
 
 
+#: Evidence every run has, whatever its instrument.
 EVIDENCE: dict[str, Callable[[RunSource], list[str]]] = {
-    "phenomenon": _phenomenon,
-    "measures_only": _measures_only,
-    "representative_data": _representative_data,
     "data_reuse": _data_reuse,
     "statistics": _statistics,
     "error_analysis": _error_analysis,
 }
 
 
-def validity_card(source: RunSource) -> Card:
-    """The card for one run: evidence from the run beside the user's text, per criterion."""
+def validity_card(source: RunSource, parts: Presentation) -> Card:
+    """The card for one run: the run's and the instrument's evidence beside the user's text, per criterion."""
     texts = {str(k): str(v).strip() for k, v in (source.spec.get("validity") or {}).items() if str(v).strip()}
-    entries = [
-        Entry(criterion, EVIDENCE[criterion.key](source) if criterion.key in EVIDENCE else [], texts.get(criterion.key))
-        for criterion in CRITERIA
-    ]
+    own = parts.validity_evidence(source)
+    entries = []
+    for criterion in CRITERIA:
+        shared = EVIDENCE[criterion.key](source) if criterion.key in EVIDENCE else []
+        entries.append(Entry(criterion, own.get(criterion.key, []) + shared, texts.get(criterion.key)))
     other = {k: v for k, v in texts.items() if k not in VALIDITY_KEYS}
     return Card(entries, other)
 

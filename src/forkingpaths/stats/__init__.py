@@ -1,4 +1,96 @@
 """Pure statistical functions over numpy arrays and pandas DataFrames.
 
 Nothing here prints or calls a model; instruments and the report build on it.
+Every function takes a seeded ``numpy.random.Generator`` where it resamples, and
+returns :class:`Interval` objects (estimate, bounds, level, method) for intervals.
+The formulas and their sources are listed in docs/statistics.md.
 """
+
+from forkingpaths.stats.agreement import (
+    bootstrap_agreement_ci,
+    cohen_kappa,
+    fleiss_kappa,
+    krippendorff_alpha,
+    percent_agreement,
+)
+from forkingpaths.stats.consistency import cat_metrics, multi_prompt
+from forkingpaths.stats.distributions import (
+    js_distance,
+    similarity_js,
+    similarity_wasserstein,
+    total_variation,
+    wasserstein_ordered,
+)
+from forkingpaths.stats.multiverse import (
+    claim_shares,
+    kendall_w,
+    paired_claim_curve,
+    pairwise_kendall_tau,
+    rank_first_probability,
+    specification_curve,
+)
+from forkingpaths.stats.paired import (
+    benjamini_hochberg,
+    holm,
+    mcnemar_exact,
+    paired_difference,
+    sign_flip_test,
+    tost,
+)
+from forkingpaths.stats.power import min_detectable_effect, required_items
+from forkingpaths.stats.uncertainty import (
+    Interval,
+    bootstrap_ci,
+    bootstrap_replicates,
+    clt_se,
+    cluster_bootstrap_ci,
+    cluster_bootstrap_means,
+    cluster_resample_counts,
+    clustered_se,
+    mean_ci,
+    percentile_bounds,
+    two_way_clustered_se,
+    wilson_interval,
+)
+from forkingpaths.stats.variance import variance_components
+
+__all__ = [
+    "Interval",
+    "benjamini_hochberg",
+    "bootstrap_agreement_ci",
+    "bootstrap_ci",
+    "bootstrap_replicates",
+    "cat_metrics",
+    "claim_shares",
+    "clt_se",
+    "cluster_bootstrap_ci",
+    "cluster_bootstrap_means",
+    "cluster_resample_counts",
+    "clustered_se",
+    "cohen_kappa",
+    "fleiss_kappa",
+    "holm",
+    "js_distance",
+    "kendall_w",
+    "krippendorff_alpha",
+    "mcnemar_exact",
+    "mean_ci",
+    "min_detectable_effect",
+    "multi_prompt",
+    "paired_claim_curve",
+    "paired_difference",
+    "pairwise_kendall_tau",
+    "percent_agreement",
+    "percentile_bounds",
+    "rank_first_probability",
+    "required_items",
+    "sign_flip_test",
+    "similarity_js",
+    "similarity_wasserstein",
+    "specification_curve",
+    "tost",
+    "total_variation",
+    "two_way_clustered_se",
+    "variance_components",
+    "wasserstein_ordered",
+]

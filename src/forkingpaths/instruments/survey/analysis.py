@@ -1,21 +1,18 @@
 """The survey instrument's analyses: alignment, stability, steerability, extrapolability.
 
-Writes ``alignment.parquet`` (one row per model × condition × item × group) and
-``items.json`` (the items' wording and human distributions, so the report can show
-what the model was asked without reloading the data set), and returns the results dictionary that becomes ``results.json``. Every verdict word
-comes with the rule that produced it and the numbers it was applied to.
+Returns the analyses that become ``results.json`` and the alignment table (one row
+per model × condition × item × group, written as ``alignment.parquet``). Every
+verdict word comes with the rule that produced it and the numbers it was applied to.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from forkingpaths.data.items import SurveyItem
+from forkingpaths.instruments.survey.data.items import SurveyItem
 from forkingpaths.instruments.survey.comparison import compare_models
 from forkingpaths.instruments.survey.extrapolation import extrapolability
 from forkingpaths.instruments.survey.factors import SurveyParams
@@ -29,7 +26,6 @@ from forkingpaths.instruments.survey.scoring import (
 from forkingpaths.instruments.survey.stability import stability
 from forkingpaths.instruments.survey.steering import steerability
 from forkingpaths.spec import Spec
-from forkingpaths.store import write_json, write_parquet
 
 SIMILARITY = "1 − Jensen–Shannon distance (base 2)"
 
@@ -63,15 +59,13 @@ def _common_items(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
     }
 
 
-def analyse_survey(trials: pd.DataFrame, items: list[SurveyItem], spec: Spec, run_dir: Path) -> dict[str, Any]:
+def analyse_survey(trials: pd.DataFrame, items: list[SurveyItem], spec: Spec) -> tuple[dict[str, Any], pd.DataFrame]:
     params, _ = SurveyParams.from_dict(spec.instrument.params)
     factor_names = list(spec.factors)
     design_factors = [f for f in factor_names if f != "persona"]
     level, n_resamples = spec.analysis.level, spec.analysis.n_resamples
     distributions = model_distributions(trials, items, factor_names)
     align = alignment_table(distributions, items, factor_names)
-    write_parquet(run_dir / "alignment.parquet", align)
-    write_json(run_dir / "items.json", [dataclasses.asdict(item) for item in items])
     condition_table = (
         trials.drop_duplicates("condition_id").set_index("condition_id")[factor_names]
         if factor_names
@@ -136,7 +130,7 @@ def analyse_survey(trials: pd.DataFrame, items: list[SurveyItem], spec: Spec, ru
         else []
     )
     results["findings"] = findings(results)
-    return results
+    return results, align
 
 
 def _elicitation_summary(distributions: pd.DataFrame) -> dict[str, Any]:

@@ -7,20 +7,26 @@ option order whatever order or labels the model saw.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import math
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
-from forkingpaths.data import load_survey_items
-from forkingpaths.data.items import SurveyItem
 from forkingpaths.design import Condition
-from forkingpaths.instruments.base import Parsed
+from forkingpaths.instruments.base import Analysis, FollowUp, StageResult, TrialContext
 from forkingpaths.instruments.survey import factors as F
+from forkingpaths.instruments.survey.data import load_survey_items
+from forkingpaths.instruments.survey.data.items import SurveyItem
+from forkingpaths.instruments.survey.presentation import SurveyPresentation
 from forkingpaths.models.base import Capabilities, Message, Request, Response
-from forkingpaths.spec import Spec
+from forkingpaths.results import Finding
+from forkingpaths.spec import DataSpec, Spec
 
 _LEADING_NOISE = re.compile(
     r"^[\s*_\"'`]*(?:(?:(?:my|the|final)\s+)?(?:answer|option|choice)(?:\s+is)?\s*[:\-]?\s*)?", re.IGNORECASE
@@ -90,18 +96,51 @@ def parse_choice(text: str, labels: list[str], option_texts: list[str] | None = 
     return chosen
 
 
+@dataclass(frozen=True)
+class SurveyRecord:
+    """The survey's trials-table columns.
+
+    ``answer`` is the canonical option the model chose (``None`` when the text could
+    not be parsed, never a default option); ``option_probs`` is the distribution over
+    the canonical options (NaN for options a backend could not score); ``valid_mass``
+    the raw probability mass on valid labels.
+    """
+
+    answer: str | None
+    option_probs: list[float] | None
+    valid_mass: float | None
+
+
+#: Verdict words that mean the claim holds (shown in the "good" tone); see docs/survey.md.
+GOOD_VERDICTS = frozenset(
+    {"stable", "robust", "specific", "extrapolates", "design noise below group differences"}
+)
+BAD_VERDICTS = frozenset({"no scored answers"})
+
+
+def _tone(verdict: str) -> str:
+    if verdict in GOOD_VERDICTS:
+        return "good"
+    return "bad" if verdict in BAD_VERDICTS else "caution"
+
+
 class SurveyInstrument:
     """Distributional alignment of a model's answers to human groups' answers."""
 
-    name = "survey"
+    name: ClassVar[str] = "survey"
+    record: ClassVar[type] = SurveyRecord
+    presentation = SurveyPresentation()
 
     def __init__(self, params: dict[str, Any], seed: int = 0) -> None:
         self.params, self._param_problems = F.SurveyParams.from_dict(params)
         self.seed = seed
 
     # -- set-up -----------------------------------------------------------------
-    def load_items(self, spec: Spec, base_dir: Path) -> list[SurveyItem]:
-        return load_survey_items(spec.data, base_dir)
+    def load_items(self, data: DataSpec, base_dir: Path) -> list[SurveyItem]:
+        return load_survey_items(data, base_dir)
+
+    def item_record(self, item: SurveyItem) -> dict[str, Any]:
+        return dataclasses.asdict(item)
 
     def validate(self, spec: Spec, items: list[SurveyItem]) -> list[str]:
         groups = {g for item in items for g in item.groups}
@@ -161,7 +200,8 @@ class SurveyInstrument:
         labels = F.option_labels(levels.get("label_style", "letters"), shown)
         return perm, labels, question, shown
 
-    def render(self, item: SurveyItem, condition: Condition, repeat: int, spec: Spec, capabilities: Capabilities) -> Request:
+    def render(self, trial: TrialContext) -> Request:
+        item, condition, repeat, spec = trial.item, trial.condition, trial.repeat, trial.spec
         levels = condition.as_dict()
         language = levels.get("language", self.params.base_language)
         style = levels.get("label_style", "letters")
@@ -181,7 +221,7 @@ class SurveyInstrument:
             persona = (self.params.persona_text(persona_name) or "").replace("{group}", group_name)
             messages.append(Message("system", F.PERSONA_SYSTEM.replace("{persona}", persona)))
         messages.append(Message("user", body.strip()))
-        if self.elicitation(capabilities) == "logprobs":
+        if self.elicitation(trial.capabilities) == "logprobs":
             return Request("choice_logprobs", tuple(messages), labels=tuple(labels), temperature=0.0, max_tokens=1)
         max_tokens = max(spec.sampling.max_tokens, max(len(t) for t in labels) // 2 + 8)
         return Request(
@@ -193,28 +233,46 @@ class SurveyInstrument:
             seed=sample_seed(self.seed, item.item_id, condition.id, repeat),
         )
 
-    def parse(self, item: SurveyItem, condition: Condition, request: Request, response: Response) -> Parsed:
+    def follow_up(self, trial: TrialContext, done: Sequence[StageResult]) -> FollowUp | None:
+        """A survey answer is one request."""
+        return None
+
+    def parse(self, trial: TrialContext, done: Sequence[StageResult]) -> SurveyRecord:
         """Canonical answer and distribution from either elicitation mode."""
+        item, condition = trial.item, trial.condition
+        request, response = done[0].request, done[0].response
         labels = list(request.labels)
         perm, _, _, shown = self._display(item, condition)
         if request.mode == "choice_logprobs":
             return self._parse_probabilities(item, labels, perm, response)
         chosen = parse_choice(response.text or "", labels, shown)
         answer = None if chosen is None else item.options[perm[chosen]]
-        return Parsed(answer=answer, option_probs=None, valid_mass=None)
+        return SurveyRecord(answer=answer, option_probs=None, valid_mass=None)
 
     @staticmethod
-    def _parse_probabilities(item: SurveyItem, labels: list[str], perm: list[int], response: Response) -> Parsed:
+    def _parse_probabilities(item: SurveyItem, labels: list[str], perm: list[int], response: Response) -> SurveyRecord:
         probs = response.label_probs or {}
         canonical: list[float | None] = [None] * len(labels)
         for position, label in enumerate(labels):
             canonical[perm[position]] = probs.get(label)
         scored = [(p, i) for i, p in enumerate(canonical) if p is not None]
         answer = item.options[max(scored)[1]] if scored else None
-        return Parsed(answer=answer, option_probs=canonical, valid_mass=response.valid_mass)
+        return SurveyRecord(
+            answer=answer,
+            option_probs=[math.nan if p is None else float(p) for p in canonical],
+            valid_mass=response.valid_mass,
+        )
 
     # -- analyses ----------------------------------------------------------------------
-    def analyse(self, trials: pd.DataFrame, items: list[SurveyItem], spec: Spec, run_dir: Path) -> dict[str, Any]:
+    def analyse(self, trials: pd.DataFrame, items: list[SurveyItem], spec: Spec) -> Analysis:
         from forkingpaths.instruments.survey.analysis import analyse_survey
 
-        return analyse_survey(trials, items, spec, run_dir)
+        results, alignment = analyse_survey(trials, items, spec)
+        results.pop("instrument", None)
+        findings = [
+            Finding(
+                subject=f["model"], topic=f["topic"], claim=f["text"], verdict=f["verdict"], rule=f["rule"], tone=_tone(f["verdict"])
+            )
+            for f in results.pop("findings")
+        ]
+        return Analysis(results, findings, {"alignment": alignment})

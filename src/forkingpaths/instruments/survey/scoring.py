@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forkingpaths.data.items import SurveyItem
+from forkingpaths.instruments.survey.data.items import SurveyItem
 from forkingpaths.stats.distributions import similarity_js, similarity_wasserstein
 
 KEYS = ["model", "condition_id"]

@@ -11,7 +11,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 
-from forkingpaths.data.items import SurveyItem
+from forkingpaths.instruments.survey.data.items import SurveyItem
 from forkingpaths.errors import DataError
 
 _SHOWN = 10
@@ -52,7 +52,7 @@ def check_distributions(
         shown = "; ".join(off[:_SHOWN]) + (f"; and {len(off) - _SHOWN} more" if len(off) > _SHOWN else "")
         raise DataError(
             f"{source}: {len(off)} distribution(s) do not sum to 1 within tolerance {tolerance:g} "
-            f"(set data.renormalise: true to rescale them): {shown}"
+            f"(set data.params.renormalise: true to rescale them): {shown}"
         )
     return list(items)
 

@@ -14,9 +14,9 @@ import re
 from typing import Any
 
 from forkingpaths.data import cells
-from forkingpaths.data.items import SurveyItem
+from forkingpaths.instruments.survey.data.items import SurveyItem
 from forkingpaths.data.tables import Row, Table, resolve_columns
-from forkingpaths.data.validation import check_options
+from forkingpaths.instruments.survey.data.validation import check_options
 from forkingpaths.errors import DataError
 
 REQUIRED = ("question", "options", "selections")

@@ -1,4 +1,4 @@
-"""A rich progress bar fed by the executor's counters."""
+"""Progress of a run's requests: a rich bar on a terminal, periodic plain lines otherwise."""
 
 from __future__ import annotations
 
@@ -8,22 +8,25 @@ from types import TracebackType
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from forkingpaths.run.executor import Counters
+from forkingpaths.execution.executor import Counters
 
 
 class RunProgress:
-    """Trials done / total, trials per second, ETA, cache hits and errors.
+    """Distinct requests done / known so far, requests per second, ETA, cache hits and errors.
+
+    It counts requests, as the summary line does: trials that render the same request
+    share one, and a trial with a follow-up stage (a judge) adds requests as it goes.
 
     Used as a context manager; the instance is the executor's progress hook. The bar
     appears at the first update, so errors found while preparing a run print alone.
     """
 
-    def __init__(self, console: Console | None = None, description: str = "trials") -> None:
+    def __init__(self, console: Console | None = None, description: str = "requests") -> None:
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]} trials/s"),
+            TextColumn("{task.fields[rate]}/s"),
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
@@ -43,7 +46,7 @@ class RunProgress:
             self._progress.stop()
 
     def __call__(self, counters: Counters) -> None:
-        if self._done_at_start is None:  # the rate counts executed trials, not cache hits
+        if self._done_at_start is None:  # the rate counts executed requests, not cache hits
             self._progress.start()
             self._done_at_start = counters.done
             self._started = time.monotonic()

@@ -1,4 +1,4 @@
-"""Built-in example specs (the ``forkingpaths demo`` job)."""
+"""The survey's built-in example spec: ``forkingpaths demo`` (registered as the example ``values``)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from forkingpaths.spec import Spec, parse_spec
 DEMO_PERSONA_GROUPS = ["US", "DK", "NG", "BR"]
 
 
-def demo_spec() -> Spec:
+def values_demo(limit: int | None = None) -> Spec:
     """The World Values Survey example: 31 items, 13 countries, 8 format conditions, 4 persona targets.
 
     Format factors (option order × label style × template) give the 8 conditions
     the stability analysis compares; the persona factor adds "an average person
     from G" for four countries on four continents, for the steerability analysis.
     """
-    from forkingpaths.data.builtin import group_names
+    from forkingpaths.instruments.survey.data.builtin import group_names
 
     return parse_spec(
         {

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from forkingpaths.data import cells
-from forkingpaths.data.items import SurveyItem
+from forkingpaths.instruments.survey.data.items import SurveyItem
 from forkingpaths.data.tables import Columns, Row, Table, resolve_columns
-from forkingpaths.data.validation import check_options
+from forkingpaths.instruments.survey.data.validation import check_options
 from forkingpaths.errors import DataError
 
 LONG_REQUIRED = ("item_id", "question", "option", "probability", "group")

@@ -13,9 +13,9 @@ import logging
 from dataclasses import dataclass
 
 from forkingpaths.data import cells
-from forkingpaths.data.items import SurveyItem
+from forkingpaths.instruments.survey.data.items import SurveyItem
 from forkingpaths.data.tables import Columns, Row, Table, resolve_columns
-from forkingpaths.data.validation import check_options
+from forkingpaths.instruments.survey.data.validation import check_options
 from forkingpaths.errors import DataError
 
 log = logging.getLogger(__name__)

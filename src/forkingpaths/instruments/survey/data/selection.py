@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 
-from forkingpaths.data.items import SurveyItem
+from forkingpaths.instruments.survey.data.items import SurveyItem
 from forkingpaths.errors import DataError
 
 FILTER_FIELDS = ("item_id", "topic", "group")

@@ -10,8 +10,8 @@ import dataclasses
 from importlib import resources
 
 from forkingpaths.data import cells
-from forkingpaths.data.items import SurveyItem
-from forkingpaths.data.proshare import pro_share
+from forkingpaths.instruments.survey.data.items import SurveyItem
+from forkingpaths.instruments.survey.data.proshare import pro_share
 from forkingpaths.data.tables import Table, csv_table
 from forkingpaths.errors import DataError
 

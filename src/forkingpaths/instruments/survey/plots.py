@@ -1,4 +1,4 @@
-"""The report's charts, drawn from results.json as static inline SVG.
+"""The survey's charts, drawn from its analyses in results.json as static inline SVG.
 
 Each function takes the results and returns one ``<svg class="plot">`` (or
 ``None`` when the results hold nothing to draw). Every data mark is a
@@ -14,7 +14,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from forkingpaths.report.source import Results, pointer
+from forkingpaths.report.source import Results
 from forkingpaths.report.svg import (
     GRID,
     INK,
@@ -128,7 +128,7 @@ def spec_curve(results: Results, model: str) -> Markup | None:
             f"rank {row['rank']} · {row['method']}",
         ]
         body = tooltip(lines) + _interval_mark(cx, cx, y(row["lower"]), y(row["upper"]), cx, y(row["estimate"]), colour)
-        parts.append(mark(body, pointer(*base, index)))
+        parts.append(mark(body, results.pointer(*base, index)))
         parts.append(text(cx, top + panel + 16, f"#{row['rank']}", text_anchor="middle", fill=MUTED, font_size=10))
         for r, (factor, level) in enumerate(rows):
             on = str(row["levels"][factor]) == level
@@ -173,7 +173,7 @@ def forest(results: Results, models: list[str]) -> Markup | None:
             body = tooltip(lines) + _interval_mark(
                 x(row["lower"]), x(row["upper"]), cy, cy, x(row["estimate"]), cy, colour
             )
-            parts.append(mark(body, pointer("models", model, "overall", index)))
+            parts.append(mark(body, results.pointer("models", model, "overall", index)))
     if len(drawn) > 1:
         parts.append(_legend([(model_colour(k), clipped(m, 40)) for k, m in enumerate(drawn)], left, 16))
     return figure("".join(parts), WIDTH, height, "Forest plot of similarity per model and group")
@@ -241,7 +241,7 @@ def heatmap(results: Results, model: str) -> Markup | None:
                 fill="#ffffff" if dark else INK,
                 font_size=10,
             )
-        parts.append(mark(body, pointer(*base, index)))
+        parts.append(mark(body, results.pointer(*base, index)))
     ticks = nice_ticks(lo, hi, 4)
     step = ticks[1] - ticks[0] if len(ticks) > 1 else 0.1
     legend_x = left + cell_w * len(conditions) + 24
@@ -295,7 +295,7 @@ def variance(results: Results, model: str) -> Markup | None:
             )
         shown = f"{share:.0%}" + (f" [{comp['lower']:.0%}, {comp['upper']:.0%}]" if has_interval else "")
         body += text(WIDTH - right + 8, y_mid + 4, shown, fill=INK)
-        parts.append(mark(body, pointer(*base, index)))
+        parts.append(mark(body, results.pointer(*base, index)))
     return figure("".join(parts), WIDTH, height, f"Variance decomposition for {model}")
 
 
@@ -319,7 +319,7 @@ def spread(results: Results, models: list[str]) -> Markup | None:
             + element("rect", x=left, y=y_mid - 8, width=max(x(value) - left, 0.5), height=16, fill=model_colour(k))
             + text(x(value) + 6, y_mid + 4, f"{value:.3f}", fill=INK)
         )
-        parts.append(mark(body, pointer("models", model, "design_spread")))
+        parts.append(mark(body, results.pointer("models", model, "design_spread")))
     hx = x(human)
     reference = (
         tooltip([f"human groups: across-group SD {human:.3f}"])
@@ -335,7 +335,7 @@ def spread(results: Results, models: list[str]) -> Markup | None:
         )
         + text(hx + 4, top - 10, f"human groups {human:.3f}", fill="#D55E00")
     )
-    parts.append(mark(reference, pointer("human_spread")))
+    parts.append(mark(reference, results.pointer("human_spread")))
     return figure("".join(parts), WIDTH, height, "Design spread against the human reference spread")
 
 
@@ -374,7 +374,7 @@ def steerability(results: Results, model: str) -> Markup | None:
             body = tooltip(lines) + _interval_mark(
                 x(record["lower"]), x(record["upper"]), cy, cy, x(record["estimate"]), cy, colour
             )
-            parts.append(mark(body, pointer(*base, t, metric)))
+            parts.append(mark(body, results.pointer(*base, t, metric)))
     parts.append(_legend([(colour, label) for _, label, colour in STEER_METRICS], left, 14))
     return figure("".join(parts), WIDTH, height, f"Steerability for {model}")
 
@@ -401,29 +401,8 @@ def extrapolation(results: Results, model: str) -> Markup | None:
         body += text(
             x(row["evaluated"]) + 7, y(row["heldout"]) + 4, clipped(str(row["group"]), 12), fill=INK, font_size=10
         )
-        parts.append(mark(body, pointer(*base, index)))
+        parts.append(mark(body, results.pointer(*base, index)))
     return figure("".join(parts), left + size + 30, top + size + 44, f"Extrapolability scatter for {model}")
-
-
-def car_curve(results: Results, models: list[str]) -> Markup | None:
-    """Consistency–accuracy relation: share of items correct in at least a share c of variants."""
-    drawn = [m for m in models if isinstance(results.get("models", m, "consistency", "mca"), dict)]
-    if not drawn:
-        return None
-    left, right, top, plot_h = 70, 30, 30, 260
-    x = Scale(0.0, 1.0, left, WIDTH - right)
-    y = Scale(0.0, 1.0, top + plot_h, top)
-    parts = [x_axis(x, top, top + plot_h, "minimum consistency c"), y_axis(y, left, WIDTH - right, "share of items")]
-    for k, model in enumerate(drawn):
-        colour = model_colour(k)
-        points = sorted((float(c), c, v) for c, v in results.get("models", model, "consistency", "mca").items())
-        path = " ".join(f"{'M' if i == 0 else 'L'}{x(c):.1f},{y(v):.1f}" for i, (c, _, v) in enumerate(points))
-        parts.append(element("path", d=path, fill="none", stroke=colour, stroke_width=2))
-        for c, key, v in points:
-            body = tooltip([model, f"c = {key}: {v:.3f}"]) + element("circle", cx=x(c), cy=y(v), r=3.5, fill=colour)
-            parts.append(mark(body, pointer("models", model, "consistency", "mca", key)))
-    parts.append(_legend([(model_colour(k), clipped(m, 40)) for k, m in enumerate(drawn)], left, 16))
-    return figure("".join(parts), WIDTH, top + plot_h + 44, "Consistency–accuracy relation curves")
 
 
 def comparison(results: Results, index: int) -> Markup | None:
@@ -459,5 +438,5 @@ def comparison(results: Results, index: int) -> Markup | None:
             f"p = {row['p_value']:.4f}, Holm-adjusted p = {row['p_holm']:.4f}",
         ]
         body = tooltip(lines) + _interval_mark(x(row["lower"]), x(row["upper"]), cy, cy, x(row["estimate"]), cy, colour)
-        parts.append(mark(body, pointer(*base, "by_group", g)))
+        parts.append(mark(body, results.pointer(*base, "by_group", g)))
     return figure("".join(parts), WIDTH, height, f"Paired comparison of {pair['a']} and {pair['b']}")

@@ -1,8 +1,9 @@
-"""The loader registry and :func:`load_survey_items`, the one entry point the rest of the package uses.
+"""The survey's loaders and :func:`load_survey_items`, the one entry point the instrument uses.
 
 A loader only turns a source into items; everything a spec asks of the items
-afterwards (filter, limit, the sum check or renormalisation) happens here, once, so
-every loader behaves the same way.
+afterwards (filter, limit, the sum check or renormalisation, translations) happens
+here, once, so every loader behaves the same way. Loaders are registered in
+:data:`forkingpaths.registry.loaders` as ``survey/<name>``, so a package can add one.
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from forkingpaths.data import builtin, globalopinionqa, huggingface, proshare
-from forkingpaths.data.items import SurveyItem
+from forkingpaths.data import huggingface
+from forkingpaths.instruments.survey.data import builtin, globalopinionqa, proshare
+from forkingpaths.instruments.survey.data.items import SurveyItem
 from forkingpaths.data.params import Params
-from forkingpaths.data.selection import select
+from forkingpaths.instruments.survey.data.selection import select
 from forkingpaths.data.tables import Table, read_table
-from forkingpaths.data.tidy import tidy_long, tidy_wide
-from forkingpaths.data.translations import attach_translations
-from forkingpaths.data.validation import check_distributions
+from forkingpaths.instruments.survey.data.tidy import tidy_long, tidy_wide
+from forkingpaths.instruments.survey.data.translations import attach_translations
+from forkingpaths.instruments.survey.data.validation import check_distributions
+from forkingpaths import registry
 from forkingpaths.errors import DataError
 from forkingpaths.spec import DataSpec
 
@@ -35,10 +38,7 @@ class _Loaded:
     source: str
 
 
-@dataclass(frozen=True)
-class _Loader:
-    description: str
-    load: Callable[[DataSpec, Path], _Loaded]
+Loader = Callable[[DataSpec, Path], _Loaded]
 
 
 def _apply_layout(layout: str, table: Table, data: DataSpec, params: Params) -> list[SurveyItem]:
@@ -96,28 +96,47 @@ def _load_builtin(data: DataSpec, base_dir: Path) -> _Loaded:
     return _Loaded(builtin.builtin_items(name, groups), f"builtin:{name}")
 
 
-LOADERS: dict[str, _Loader] = {
-    "tidy-long": _Loader("CSV/JSONL/Parquet with one row per item x group x option", _file_loader("tidy-long")),
-    "tidy-wide": _Loader(
-        "CSV/JSONL/Parquet with one row per item x group; options and distribution as lists", _file_loader("tidy-wide")
-    ),
-    "globalopinionqa": _Loader(
-        "Anthropic GlobalOpinionQA rows: options and per-country selections as Python literals",
-        _file_loader("globalopinionqa"),
-    ),
-    "pro-share": _Loader(
-        "per-group shares on the 'pro' side of binary items, joined to a wordings file", _load_pro_share
-    ),
-    "huggingface": _Loader(
-        "a Hugging Face dataset (hub id or save_to_disk folder) in one of the file layouts", _load_huggingface
-    ),
-    "builtin": _Loader("a survey shipped with forkingpaths ('values': 31 World Values Survey items)", _load_builtin),
-}
+# Registered as survey/<name> in forkingpaths.registry (with their descriptions).
+tidy_long_loader = _file_loader("tidy-long")
+tidy_wide_loader = _file_loader("tidy-wide")
+globalopinionqa_loader = _file_loader("globalopinionqa")
+pro_share_loader = _load_pro_share
+huggingface_loader = _load_huggingface
+builtin_loader = _load_builtin
+PREFIX = "survey/"
+#: Options of every survey loader, read here rather than by the loader.
+SURVEY_OPTIONS = ("translations", "renormalise", "tolerance")
 
 
 def available_loaders() -> dict[str, str]:
     """Loader name → one-line description, for ``--help`` texts and error messages."""
-    return {name: loader.description for name, loader in LOADERS.items()}
+    return {
+        entry.name.removeprefix(PREFIX): entry.description
+        for entry in registry.loaders.entries()
+        if entry.name.startswith(PREFIX)
+    }
+
+
+@dataclass(frozen=True)
+class _SurveyOptions:
+    translations: str | None
+    renormalise: bool
+    tolerance: float
+
+
+def _survey_options(data: DataSpec) -> tuple[_SurveyOptions, DataSpec]:
+    """The options every survey loader shares, and the data spec without them."""
+    params = dict(data.params)
+    translations = params.pop("translations", None)
+    renormalise = params.pop("renormalise", False)
+    tolerance = params.pop("tolerance", 0.01)
+    if translations is not None and (not isinstance(translations, str) or not translations.strip()):
+        raise DataError(f"data.params.translations: expected a file path, got {translations!r}")
+    if not isinstance(renormalise, bool):
+        raise DataError(f"data.params.renormalise: expected true or false, got {renormalise!r}")
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not 0 < tolerance < 1:
+        raise DataError(f"data.params.tolerance: expected a number between 0 and 1, got {tolerance!r}")
+    return _SurveyOptions(translations, renormalise, float(tolerance)), data.model_copy(update={"params": params})
 
 
 def load_survey_items(data: DataSpec, base_dir: Path) -> list[SurveyItem]:
@@ -126,10 +145,11 @@ def load_survey_items(data: DataSpec, base_dir: Path) -> list[SurveyItem]:
     ``base_dir`` is the directory relative paths are resolved against (the spec file's).
     Items come in the source's order; every problem is one :class:`DataError`.
     """
-    loader = LOADERS.get(data.loader)
-    if loader is None:
-        raise DataError(f"data.loader: unknown loader {data.loader!r}; available: {', '.join(LOADERS)}")
-    loaded = loader.load(data, Path(base_dir))
+    if f"{PREFIX}{data.loader}" not in registry.loaders:
+        raise DataError(f"data.loader: unknown loader {data.loader!r}; available: {', '.join(available_loaders())}")
+    loader: Loader = registry.loaders.get(f"{PREFIX}{data.loader}")
+    options, data = _survey_options(data)
+    loaded = loader(data, Path(base_dir))
     items = select(loaded.items, data.filter, data.limit, loaded.source)
-    items = check_distributions(items, loaded.source, tolerance=data.tolerance, renormalise=data.renormalise)
-    return attach_translations(items, data.translations, Path(base_dir)) if data.translations else items
+    items = check_distributions(items, loaded.source, tolerance=options.tolerance, renormalise=options.renormalise)
+    return attach_translations(items, options.translations, Path(base_dir)) if options.translations else items

@@ -13,7 +13,7 @@ import dataclasses
 from pathlib import Path
 
 from forkingpaths.data import cells
-from forkingpaths.data.items import SurveyItem, Translation
+from forkingpaths.instruments.survey.data.items import SurveyItem, Translation
 from forkingpaths.data.tables import read_table, resolve_columns
 from forkingpaths.errors import DataError
 

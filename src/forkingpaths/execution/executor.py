@@ -1,0 +1,279 @@
+"""Executing unique requests: the :class:`Executor` protocol, the asyncio executor and the driver.
+
+Work items are *requests*, not trials: trials whose rendered request is the
+same (same backend, model identity, canonical request and repeat) share one
+call, so no model call is ever made twice.
+
+The seam: an executor receives backend *factories* (plain data: a reference and
+its options), builds the backends where the calls are made, and hands every
+outcome back to the driver through a callback. The driver (:func:`execute`)
+alone reads and writes the cache, so nothing in an executor assumes that the
+backends, or the cache, live in its process; a distributed executor implements
+the same protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from forkingpaths.models.base import Backend, BackendFactory, PermanentBackendError, Request, Response, TransientBackendError
+from forkingpaths.store import ResponseCache
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff and Jitter", 2015).
+
+    Attempt *k* (0-based) waits a uniform draw from [0, min(max_delay, initial_delay·2^k)],
+    or the server's ``Retry-After`` if that is longer.
+    """
+
+    max_attempts: int = 4
+    initial_delay: float = 0.5
+    max_delay: float = 30.0
+    timeout: float = 120.0
+
+    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        ceiling = min(self.max_delay, self.initial_delay * (2**attempt))
+        wait = rng.uniform(0.0, ceiling)
+        if retry_after is not None:
+            wait = max(wait, min(retry_after, self.max_delay))
+        return wait
+
+
+@dataclass
+class Job:
+    """One unique request to one model, and how many trials (or stages) wait on it."""
+
+    key: str
+    model: str
+    request: Request
+    repeat: int
+    trials: int = 1  # how many trial stages share this request
+
+
+@dataclass
+class Outcome:
+    response: Response | None
+    error: str | None
+    cached: bool
+
+
+@dataclass
+class Counters:
+    """Live counts for the progress display and the manifest; every counter counts requests.
+
+    ``total``/``done``: distinct requests known so far / answered (from the cache or a
+    model) or failed; ``total`` grows when a trial's follow-up stage is rendered.
+    ``model_calls``: requests sent to a backend; ``attempts``: sends including retries.
+    """
+
+    total: int = 0
+    done: int = 0
+    cache_hits: int = 0
+    model_calls: int = 0
+    attempts: int = 0
+    errors: int = 0
+    retries: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+class FailFast(Exception):
+    """Raised to stop the run at the first request that failed after its retries."""
+
+
+class Interrupted(Exception):
+    """The user asked to stop (Ctrl-C or SIGTERM); completed work is kept."""
+
+
+ProgressHook = Callable[[Counters], None]
+
+
+def _prompt_order(job: Job) -> tuple[tuple[str, str], ...]:
+    return tuple((m.role, m.content) for m in job.request.messages)
+
+
+async def _call_with_retries(
+    backend: Backend, job: Job, policy: RetryPolicy, counters: Counters, rng: random.Random, stop: asyncio.Event
+) -> Outcome:
+    last_error = ""
+    counters.model_calls += 1
+    for attempt in range(policy.max_attempts):
+        try:
+            counters.attempts += 1
+            response = await asyncio.wait_for(backend.complete(job.request), timeout=policy.timeout)
+            return Outcome(response, None, False)
+        except PermanentBackendError as error:
+            return Outcome(None, f"{type(error).__name__}: {error}", False)
+        except (TimeoutError, TransientBackendError) as error:
+            retry_after = getattr(error, "retry_after", None)
+            last_error = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+            if attempt + 1 >= policy.max_attempts or stop.is_set():
+                break
+            counters.retries += 1
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=policy.delay(attempt, retry_after, rng))
+                break  # stop was requested while waiting
+            except TimeoutError:
+                continue
+    return Outcome(None, f"after {policy.max_attempts} attempts: {last_error}", False)
+
+
+Deliver = Callable[[Job, Outcome], None]
+
+
+class Executor(Protocol):
+    """Sends jobs to the models their factories name and delivers every outcome to the driver.
+
+    ``deliver`` is called in the driver's process once per job that ended (answered or
+    failed after its retries); a job left unanswered because ``stop`` was set is not
+    delivered. Implementations build backends from the factories themselves and close
+    them before returning.
+    """
+
+    async def run(
+        self,
+        jobs: list[Job],
+        factories: Mapping[str, BackendFactory],
+        deliver: Deliver,
+        *,
+        counters: Counters,
+        stop: asyncio.Event,
+    ) -> None: ...
+
+
+@dataclass
+class AsyncioExecutor:
+    """Every backend in this process; at most ``concurrency`` requests in flight per backend
+    (and never more than the backend's own ``max_concurrency``)."""
+
+    concurrency: int
+    policy: RetryPolicy
+    seed: int = 0
+
+    async def run(
+        self,
+        jobs: list[Job],
+        factories: Mapping[str, BackendFactory],
+        deliver: Deliver,
+        *,
+        counters: Counters,
+        stop: asyncio.Event,
+    ) -> None:
+        rng = random.Random(self.seed)
+        queues: dict[str, asyncio.Queue[Job]] = {}
+        for job in jobs:
+            queues.setdefault(job.model, asyncio.Queue()).put_nowait(job)
+        backends: dict[str, Backend] = {model: factories[model].build() for model in queues}
+
+        async def worker(model: str) -> None:
+            backend, queue = backends[model], queues[model]
+            while not stop.is_set():
+                try:
+                    job = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                outcome = await _call_with_retries(backend, job, self.policy, counters, rng, stop)
+                if outcome.response is None and stop.is_set():
+                    return  # interrupted while retrying: leave the job for the next run
+                deliver(job, outcome)
+
+        try:
+            workers = [
+                asyncio.create_task(worker(model))
+                for model, backend in backends.items()
+                for _ in range(max(1, min(self.concurrency, backend.max_concurrency)))
+            ]
+            await asyncio.gather(*workers)
+        finally:
+            for backend in backends.values():
+                await backend.aclose()
+
+
+def _install_stop_signals(stop: asyncio.Event) -> Callable[[], None]:
+    """SIGINT/SIGTERM set ``stop``; returns the function that removes the handlers."""
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError):
+            pass
+
+    def remove() -> None:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+    return remove
+
+
+async def execute(
+    jobs: list[Job],
+    factories: Mapping[str, BackendFactory],
+    cache: ResponseCache,
+    executor: Executor,
+    *,
+    counters: Counters | None = None,
+    refresh: bool = False,
+    fail_fast: bool = False,
+    progress: ProgressHook | None = None,
+    handle_signals: bool = True,
+) -> tuple[dict[str, Outcome], Counters]:
+    """The driver: answer every job once, from the cache where possible, and return outcomes by key.
+
+    Cache hits never reach the executor. Each answer the executor delivers is
+    committed to the cache at once, here, in the driver. Raises :class:`Interrupted`
+    on SIGINT/SIGTERM after in-flight requests end, and :class:`FailFast` on the
+    first failed job when ``fail_fast`` is set; in both cases every completed
+    response is already in the cache. Pass ``counters`` to accumulate over stages.
+    """
+    counters = counters or Counters()
+    counters.total += len(jobs)
+    outcomes: dict[str, Outcome] = {}
+    if not refresh:
+        hits = cache.get_many(job.key for job in jobs)
+        for key, response in hits.items():
+            outcomes[key] = Outcome(response, None, True)
+        counters.cache_hits += len(hits)
+        counters.done += len(hits)
+    # Neighbouring requests that share a prompt prefix let an in-process model reuse its KV cache.
+    pending = sorted((job for job in jobs if job.key not in outcomes), key=_prompt_order)
+    if progress:
+        progress(counters)
+    stop = asyncio.Event()
+    failure: list[str] = []
+
+    def deliver(job: Job, outcome: Outcome) -> None:
+        factory = factories[job.model]
+        if outcome.response is not None:
+            cache.put(job.key, factory.name, factory.identity(), job.request.canonical_json(), job.repeat, outcome.response)
+        else:
+            counters.errors += 1
+            if fail_fast and not failure:
+                failure.append(f"request {job.key[:12]} for {job.model}: {outcome.error}")
+                stop.set()
+        outcomes[job.key] = outcome
+        counters.done += 1
+        if progress:
+            progress(counters)
+
+    remove_signals: Callable[[], None] = (lambda: None)
+    if handle_signals:
+        remove_signals = _install_stop_signals(stop)
+    try:
+        if pending:
+            await executor.run(pending, factories, deliver, counters=counters, stop=stop)
+    finally:
+        remove_signals()
+    if failure:
+        raise FailFast(failure[0])
+    if stop.is_set():
+        raise Interrupted(f"{counters.done} of {counters.total} distinct requests answered")
+    return outcomes, counters

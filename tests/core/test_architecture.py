@@ -1,0 +1,65 @@
+"""The shared code knows no instrument: a new instrument is one folder that registers itself.
+
+Shared modules must not mention the survey's concepts; the public API must not
+shadow a subpackage; the statistics are importable from ``forkingpaths.stats``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from pathlib import Path
+
+import forkingpaths
+
+SRC = Path(forkingpaths.__file__).parent
+SHARED = [
+    "pipeline.py",
+    "execution",
+    "report",
+    "store.py",
+    "design.py",
+    "spec.py",
+    "cli.py",
+    "results.py",
+    "data",
+    "instruments/base.py",
+]
+SURVEY_WORDS = re.compile(
+    r"\b(survey|persona|personas|group_names?|option_probs|similarity|steerab\w*|extrapolab\w*|"
+    r"closest.group|human_spread)\b",
+    re.IGNORECASE,
+)
+
+
+def _shared_files() -> list[Path]:
+    files: list[Path] = []
+    for name in SHARED:
+        path = SRC / name
+        files += sorted(p for p in path.rglob("*") if p.suffix in {".py", ".j2", ".js", ".css"}) if path.is_dir() else [path]
+    return files
+
+
+def test_shared_modules_name_no_survey_concept() -> None:
+    offenders = [
+        f"{path.relative_to(SRC)}:{number}: {line.strip()}"
+        for path in _shared_files()
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if SURVEY_WORDS.search(line)
+    ]
+    assert offenders == []
+
+
+def test_the_grep_finds_what_it_looks_for() -> None:
+    assert SURVEY_WORDS.search("row['option_probs']") and SURVEY_WORDS.search("a Persona level")
+    assert len(_shared_files()) > 20
+
+
+def test_statistics_are_public_and_nothing_shadows_a_subpackage() -> None:
+    assert forkingpaths.stats.wilson_interval(3, 10).method
+    assert set(forkingpaths.stats.__all__) <= set(dir(forkingpaths.stats))
+    for module in pkgutil.iter_modules(forkingpaths.__path__):
+        if hasattr(forkingpaths, module.name):
+            assert getattr(forkingpaths, module.name) is importlib.import_module(f"forkingpaths.{module.name}"), module.name
+    assert callable(forkingpaths.run) and callable(forkingpaths.load_run)
