@@ -152,7 +152,7 @@ def demo_command(
     """Run the built-in World Values Survey example on the embedded model (or --model)."""
     from forkingpaths.examples import demo_spec
 
-    _execute(demo_spec(), ["forkingpaths", "demo"], model, out, limit, concurrency, refresh, fail_fast)
+    _execute(demo_spec(limit), ["forkingpaths", "demo"], model, out, limit, concurrency, refresh, fail_fast)
 
 
 @app.command("report")
