@@ -15,6 +15,7 @@ from rich.console import Console
 
 from forkingpaths import __version__
 from forkingpaths.errors import UserError
+from forkingpaths.text import safe_text
 
 if TYPE_CHECKING:
     from forkingpaths.run.pipeline import RunOptions
@@ -58,7 +59,7 @@ def _fail(error: BaseException, code: int) -> None:
     if _state["debug"]:
         raise error
     for line in str(error).splitlines() or [type(error).__name__]:
-        errors.print(f"error: {line}", markup=False, highlight=False)
+        errors.print(f"error: {safe_text(line, one_line=True)}", markup=False, highlight=False)
     raise typer.Exit(code)
 
 
@@ -104,10 +105,10 @@ def _execute(
             result = run(spec_source, options, progress=progress)
     except Interrupted as stop:
         resume = _resume_command(command, options)
-        errors.print(f"interrupted: {stop}; completed answers are cached — run `{resume}` again to resume", markup=False)
+        errors.print(f"interrupted: {safe_text(stop)}; completed answers are cached — run `{resume}` again to resume", markup=False)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except FailFast as failure:
-        errors.print(f"stopped by --fail-fast: {failure}; completed answers are cached", markup=False)
+        errors.print(f"stopped by --fail-fast: {safe_text(failure)}; completed answers are cached", markup=False)
         raise typer.Exit(1) from None
     except UserError as error:
         _fail(error, error.exit_code)
@@ -120,10 +121,10 @@ def _execute(
         f"{counts['trials']} trials · {counts['model_calls']} model calls · {counts['cache_hits']} cache hits · "
         f"{counts['errors']} errors · {result.manifest['wall_time_s']:.1f} s"
     )
-    console.print(f"results: {result.directory}", markup=False, highlight=False)
+    console.print(f"results: {safe_text(result.directory)}", markup=False, highlight=False)
     report = result.directory / "report.html"
     if report.exists():
-        console.print(f"report: {report}", markup=False, highlight=False)
+        console.print(f"report: {safe_text(report)}", markup=False, highlight=False)
 
 
 @app.command("run")
@@ -168,8 +169,8 @@ def report_command(run_dir: Annotated[Path, typer.Argument(help="A run directory
     except UserError as error:
         _fail(error, error.exit_code)
         return
-    console.print(f"validity card: {report.with_name('validity.md')}", markup=False, highlight=False)
-    console.print(f"report: {report}", markup=False, highlight=False)
+    console.print(f"validity card: {safe_text(report.with_name('validity.md'))}", markup=False, highlight=False)
+    console.print(f"report: {safe_text(report)}", markup=False, highlight=False)
 
 
 @app.command("models")
@@ -211,10 +212,10 @@ def cache_info() -> None:
     except UserError as error:
         _fail(error, error.exit_code)
         return
-    console.print(f"cache: {info.path}", markup=False, highlight=False)
+    console.print(f"cache: {safe_text(info.path)}", markup=False, highlight=False)
     console.print(f"entries: {info.entries} · size: {info.size_bytes / 1e6:.2f} MB")
     for model, count in sorted(info.by_model.items()):
-        console.print(f"  {model}: {count}", markup=False, highlight=False)
+        console.print(f"  {safe_text(model)}: {count}", markup=False, highlight=False)
 
 
 @cache_app.command("clear")
@@ -231,4 +232,4 @@ def cache_clear(yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not as
     except UserError as error:
         _fail(error, error.exit_code)
         return
-    console.print(f"removed {removed} cached answers from {cache.path}", markup=False, highlight=False)
+    console.print(f"removed {removed} cached answers from {safe_text(cache.path)}", markup=False, highlight=False)

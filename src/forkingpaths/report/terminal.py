@@ -2,7 +2,8 @@
 
 Only presents what is already in the results; computes nothing. Model and
 data-set text is printed with markup disabled so brackets in it cannot be
-interpreted as rich styles.
+interpreted as rich styles, and through :func:`forkingpaths.text.safe_text` so its
+control characters cannot drive the terminal.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rich.text import Text
 
 from forkingpaths.report.source import load_source
 from forkingpaths.report.validity import NOT_ADDRESSED, Card, validity_card
+from forkingpaths.text import safe_text
 
 VERDICT_STYLE = {
     "stable": "green",
@@ -26,7 +28,7 @@ VERDICT_STYLE = {
 
 
 def _verdict(word: str) -> Text:
-    return Text(word, style=VERDICT_STYLE.get(word, "yellow"))
+    return Text(safe_text(word), style=VERDICT_STYLE.get(word, "yellow"))
 
 
 def findings_table(results: dict[str, Any]) -> Table:
@@ -36,9 +38,11 @@ def findings_table(results: dict[str, Any]) -> Table:
     table.add_column("verdict", max_width=18)
     table.add_column("finding (rule)", overflow="fold")
     for finding in results.get("findings", []):
-        body = Text(finding["text"])
-        body.append(f"\nrule: {finding['rule']}", style="dim")
-        table.add_row(Text(finding["model"]), Text(finding["topic"]), _verdict(finding["verdict"]), body)
+        body = Text(safe_text(finding["text"]))
+        body.append(f"\nrule: {safe_text(finding['rule'])}", style="dim")
+        table.add_row(
+            Text(safe_text(finding["model"])), Text(safe_text(finding["topic"])), _verdict(finding["verdict"]), body
+        )
     return table
 
 
@@ -54,9 +58,9 @@ def closest_groups_table(results: dict[str, Any], top: int = 5) -> Table:
     for model, entry in results.get("models", {}).items():
         for rank, row in enumerate(entry.get("overall", [])[:top], start=1):
             table.add_row(
-                Text(model),
+                Text(safe_text(model)),
                 str(rank),
-                Text(str(names.get(row["group"], row["group"]))),
+                Text(safe_text(names.get(row["group"], row["group"]))),
                 f"{row['estimate']:.3f}",
                 f"[{row['lower']:.3f}, {row['upper']:.3f}]",
             )
