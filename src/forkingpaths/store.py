@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from forkingpaths.errors import UserError
-from forkingpaths.models.base import Response
+from forkingpaths.models.base import InvalidResponseError, Response
 
 CACHE_ENV = "FORKINGPATHS_CACHE_DIR"
 _SCHEMA = """
@@ -70,7 +70,12 @@ class ResponseCache:
             raise UserError(f"cache {self.path}: cannot open ({error}); move it aside or run 'forkingpaths cache clear'") from None
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Response]:
-        """Cached responses for the keys that have one."""
+        """Cached responses for the keys that have a usable one.
+
+        An entry that does not parse or fails :meth:`Response.validate` (written by an
+        older version, or edited by hand) counts as missing, so the request is made again
+        and the good answer replaces it.
+        """
         found: dict[str, Response] = {}
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), 500):
@@ -78,7 +83,9 @@ class ResponseCache:
             marks = ",".join("?" * len(chunk))
             rows = self._conn.execute(f"SELECT key, response_json FROM responses WHERE key IN ({marks})", chunk)
             for key, raw in rows:
-                found[key] = Response.from_json(raw)
+                response = _usable(raw)
+                if response is not None:
+                    found[key] = response
         return found
 
     def put(self, key: str, backend: str, model_identity: str, request_json: str, repeat: int, response: Response) -> None:
@@ -108,6 +115,16 @@ class ResponseCache:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _usable(raw: str) -> Response | None:
+    """The cached response in ``raw``, or ``None`` if it is unreadable or impossible."""
+    try:
+        response = Response.from_json(raw)
+        response.validate()
+    except (ValueError, TypeError, InvalidResponseError):
+        return None
+    return response
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:

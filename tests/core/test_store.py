@@ -65,3 +65,21 @@ def test_json_output_has_no_nan(tmp_path) -> None:
     write_json(tmp_path / "r.json", payload)
     assert json.loads((tmp_path / "r.json").read_text())["a"] is None
     assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_impossible_or_unreadable_entries_read_back_as_missing(tmp_path) -> None:
+    """An entry cached before responses were validated (valid mass 40.2) is asked for again."""
+    cache = ResponseCache(tmp_path)
+    good = Response(text="A", label_probs={"A": 0.7, "B": 0.3}, valid_mass=0.9)
+    cache.put("good", "openai", "id", _request().canonical_json(), 0, good)
+    rows = [
+        ("impossible", Response(text="A", label_probs={"A": 1.0, "B": 0.0}, valid_mass=40.2).to_json()),
+        ("garbled", '{"text": '),
+        ("foreign", '{"unknown_field": 1}'),
+    ]
+    with sqlite3.connect(cache.path) as other:  # as an older version or a hand edit would have written them
+        other.executemany(
+            "INSERT INTO responses VALUES (?, 'openai', 'id', '{}', 0, ?, 0)", rows
+        )
+    assert cache.get_many(["good", "impossible", "garbled", "foreign"]) == {"good": good}
+    cache.close()

@@ -97,8 +97,9 @@ async def _call_with_retries(
         try:
             counters.model_calls += 1
             response = await asyncio.wait_for(backend.complete(job.request), timeout=policy.timeout)
+            response.validate()  # an impossible answer is an error row, never cached
             return Outcome(response, None, False)
-        except PermanentBackendError as error:
+        except PermanentBackendError as error:  # includes InvalidResponseError
             return Outcome(None, f"{type(error).__name__}: {error}", False)
         except (TimeoutError, TransientBackendError) as error:
             retry_after = getattr(error, "retry_after", None)
