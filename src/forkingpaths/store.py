@@ -40,6 +40,8 @@ CREATE TABLE IF NOT EXISTS responses (
     created_at REAL NOT NULL
 )
 """,
+    # One row per request some process is calling a model for right now (see claim()).
+    "CREATE TABLE IF NOT EXISTS leases (key TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL)",
 )
 T = TypeVar("T")
 
@@ -155,6 +157,30 @@ class ResponseCache:
         """Store one response in its own committed transaction."""
         row = (key, backend, model_identity, request_json, repeat, response.to_json(), time.time())
         self._guarded(lambda: self._conn.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?)", row))
+
+    def claim(self, key: str, owner: str, ttl: float) -> bool:
+        """Take the lease on ``key`` for ``ttl`` seconds unless another live owner holds it.
+
+        One statement, so two processes can never both succeed: the row is inserted, or
+        taken over when its lease has expired (its owner died or hung), or renewed when
+        ``owner`` already holds it.
+        """
+        now = time.time()
+        statement = (
+            "INSERT INTO leases VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET owner = excluded.owner, "
+            "expires_at = excluded.expires_at WHERE leases.expires_at < ? OR leases.owner = excluded.owner"
+        )
+        cursor = self._guarded(lambda: self._conn.execute(statement, (key, owner, now + ttl, now)))
+        return cursor.rowcount == 1
+
+    def renew(self, owner: str, ttl: float) -> None:
+        """Extend every lease ``owner`` holds (its heartbeat while it works)."""
+        row = (time.time() + ttl, owner)
+        self._guarded(lambda: self._conn.execute("UPDATE leases SET expires_at = ? WHERE owner = ?", row))
+
+    def release(self, key: str, owner: str) -> None:
+        """Give up the lease on ``key`` (after its answer is stored, or its call failed)."""
+        self._guarded(lambda: self._conn.execute("DELETE FROM leases WHERE key = ? AND owner = ?", (key, owner)))
 
     def info(self) -> CacheInfo:
         entries = self._guarded(lambda: self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0])

@@ -3,7 +3,9 @@
 Work items are *requests*, not trials: trials whose rendered request is the
 same (same backend, model identity, canonical request and repeat) share one
 call, so no model call is ever made twice. Cached requests are answered from the
-cache without touching the backend.
+cache without touching the backend, and a request is claimed in the cache before
+its call (:mod:`forkingpaths.run.claims`), so runs in other processes sharing the
+cache wait for its answer instead of asking the model too.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from forkingpaths.models.base import Backend, PermanentBackendError, Request, Response, TransientBackendError
+from forkingpaths.run.claims import Claim, RequestClaims
 from forkingpaths.store import ResponseCache
 
 
@@ -115,6 +118,30 @@ async def _call_with_retries(
     return Outcome(None, f"after {policy.max_attempts} attempts: {last_error}", False)
 
 
+async def _call_and_store(
+    backend: Backend,
+    job: Job,
+    policy: RetryPolicy,
+    counters: Counters,
+    rng: random.Random,
+    stop: asyncio.Event,
+    cache: ResponseCache,
+    claims: RequestClaims,
+) -> Outcome:
+    """Call the model for a claimed job, cache a good answer, then release the claim.
+
+    The answer is stored before the claim is released, so a process waiting on the claim
+    finds it in the cache instead of asking again.
+    """
+    try:
+        outcome = await _call_with_retries(backend, job, policy, counters, rng, stop)
+        if outcome.response is not None:
+            cache.put(job.key, backend.name, backend.identity, job.request.canonical_json(), job.repeat, outcome.response)
+    finally:
+        claims.release(job.key)
+    return outcome
+
+
 async def execute(
     jobs: list[Job],
     backends: dict[str, Backend],
@@ -148,6 +175,7 @@ async def execute(
         progress(counters)
 
     stop = asyncio.Event()
+    claims = RequestClaims(cache, refresh=refresh)
     failure: list[str] = []
     rng = random.Random(seed)
     queues: dict[str, asyncio.Queue[Job]] = {model: asyncio.Queue() for model in backends}
@@ -162,12 +190,19 @@ async def execute(
                 job = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
-            outcome = await _call_with_retries(backend, job, policy, counters, rng, stop)
-            if outcome.response is not None:
-                cache.put(job.key, backend.name, backend.identity, job.request.canonical_json(), job.repeat, outcome.response)
-            elif stop.is_set() and not failure:
-                return  # interrupted while retrying: leave the job for the next run
+            claim = claims.try_claim(job.key)
+            if claim is Claim.BUSY:  # another process is asking the model: come back to it
+                queue.put_nowait(job)
+                await asyncio.sleep(claims.poll)
+                continue
+            if isinstance(claim, Response):  # another process stored the answer meanwhile
+                outcome = Outcome(claim, None, True)
+                counters.cache_hits += 1
             else:
+                outcome = await _call_and_store(backend, job, policy, counters, rng, stop, cache, claims)
+            if outcome.response is None and stop.is_set() and not failure:
+                return  # interrupted while retrying: leave the job for the next run
+            if outcome.response is None:
                 counters.errors += 1
                 if fail_fast:
                     failure.append(f"request {job.key[:12]} for {model}: {outcome.error}")
@@ -187,12 +222,16 @@ async def execute(
             except (NotImplementedError, RuntimeError):
                 pass
     try:
+        heartbeat = asyncio.create_task(claims.heartbeat())
         workers = [
             asyncio.create_task(worker(model))
             for model, backend in backends.items()
             for _ in range(max(1, min(concurrency, backend.max_concurrency)))
         ]
-        await asyncio.gather(*workers)
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            heartbeat.cancel()
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
