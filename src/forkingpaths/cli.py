@@ -15,6 +15,7 @@ from rich.console import Console
 
 from forkingpaths import __version__
 from forkingpaths.errors import UserError
+from forkingpaths.text import safe_text
 
 if TYPE_CHECKING:
     from forkingpaths.pipeline import RunOptions
@@ -62,7 +63,7 @@ def _fail(error: BaseException, code: int) -> None:
     if _state["debug"]:
         raise error
     for line in str(error).splitlines() or [type(error).__name__]:
-        errors.print(f"error: {line}", markup=False, highlight=False)
+        errors.print(f"error: {safe_text(line, one_line=True)}", markup=False, highlight=False)
     raise typer.Exit(code)
 
 
@@ -114,7 +115,7 @@ def _print_counts(result: Run) -> None:
     )
     failures = result.trials["error"].dropna().value_counts()
     for message, count in failures.head(TOP_ERRORS).items():
-        console.print(f"  {count} × {message}", markup=False, highlight=False)
+        console.print(f"  {count} × {safe_text(message, one_line=True)}", markup=False, highlight=False)
 
 
 def _execute(
@@ -136,17 +137,17 @@ def _execute(
         print_summary(result.directory, console)
     except Interrupted as stop:
         resume = _resume_command(command, options)
-        errors.print(f"interrupted: {stop}; completed answers are cached — run `{resume}` again to resume", markup=False)
+        errors.print(f"interrupted: {safe_text(stop)}; completed answers are cached — run `{resume}` again to resume", markup=False)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except FailFast as failure:
-        errors.print(f"stopped by --fail-fast: {failure}; completed answers are cached", markup=False)
+        errors.print(f"stopped by --fail-fast: {safe_text(failure)}; completed answers are cached", markup=False)
         raise typer.Exit(1) from None
     except UserError as error:
         _fail(error, error.exit_code)
         return
     _print_counts(result)
-    console.print(f"results: {result.directory}", markup=False, highlight=False)
-    console.print(f"report: {report}", markup=False, highlight=False)
+    console.print(f"results: {safe_text(result.directory)}", markup=False, highlight=False)
+    console.print(f"report: {safe_text(report)}", markup=False, highlight=False)
     counts = result.manifest.counts
     if counts.trials and (counts.failed_trials == counts.trials or counts.failed_trials / counts.trials > max_error_rate):
         errors.print(
@@ -199,7 +200,7 @@ def demo_command(
         _fail(error, error.exit_code)
         return
     options = RunOptions(tuple(model or ()), out, limit, concurrency, refresh, fail_fast, overwrite)
-    _execute(example(), ["forkingpaths", "demo", name], options, max_error_rate)
+    _execute(example(limit), ["forkingpaths", "demo", name], options, max_error_rate)
 
 
 @app.command("report")
@@ -214,8 +215,8 @@ def report_command(run_dir: Annotated[Path, typer.Argument(help="A finished run 
     except UserError as error:
         _fail(error, error.exit_code)
         return
-    console.print(f"validity card: {report.with_name('validity.md')}", markup=False, highlight=False)
-    console.print(f"report: {report}", markup=False, highlight=False)
+    console.print(f"validity card: {safe_text(report.with_name('validity.md'))}", markup=False, highlight=False)
+    console.print(f"report: {safe_text(report)}", markup=False, highlight=False)
 
 
 @app.command("models")
@@ -254,10 +255,10 @@ def cache_info() -> None:
     except UserError as error:
         _fail(error, error.exit_code)
         return
-    console.print(f"cache: {info.path}", markup=False, highlight=False)
+    console.print(f"cache: {safe_text(info.path)}", markup=False, highlight=False)
     console.print(f"entries: {info.entries} · size: {info.size_bytes / 1e6:.2f} MB")
     for model, count in sorted(info.by_model.items()):
-        console.print(f"  {model}: {count}", markup=False, highlight=False)
+        console.print(f"  {safe_text(model)}: {count}", markup=False, highlight=False)
 
 
 @cache_app.command("clear")
@@ -274,4 +275,4 @@ def cache_clear(yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not as
     except UserError as error:
         _fail(error, error.exit_code)
         return
-    console.print(f"removed {removed} cached answers from {cache.path}", markup=False, highlight=False)
+    console.print(f"removed {removed} cached answers from {safe_text(cache.path)}", markup=False, highlight=False)

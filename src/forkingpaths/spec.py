@@ -7,6 +7,7 @@ user can fix all of them in one pass.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,30 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from forkingpaths.errors import SpecError
+
+
+#: The longest accepted spec name: it becomes a folder name, and file systems cap those at 255 bytes.
+NAME_MAX_LENGTH = 100
+_NAME_CHARACTERS = re.compile(r"[A-Za-z0-9._-]")
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a run folder's name, or ``None`` if it can.
+
+    The run is written to ``output_dir/<name>``, so the name must stay one plain folder
+    inside ``output_dir``: ASCII letters, digits, ``-``, ``_`` and ``.``, but not ``.`` or
+    ``..`` (which would overwrite the output folder or its parent), at most
+    :data:`NAME_MAX_LENGTH` characters. Path separators, NUL and control characters are
+    excluded by the character set.
+    """
+    if len(name) > NAME_MAX_LENGTH:
+        return f"too long ({len(name)} characters; at most {NAME_MAX_LENGTH}, it names the run folder)"
+    if name in (".", ".."):
+        return f"{name!r} is not allowed (the run folder would be the output folder or its parent)"
+    bad = next((c for c in name if not _NAME_CHARACTERS.fullmatch(c)), None)
+    if bad is not None:
+        return f"{ascii(bad)} is not allowed; use letters, digits, '-', '_' and '.' (the name is a folder name)"
+    return None
 
 
 class _Strict(BaseModel):
@@ -85,6 +110,15 @@ class Spec(_Strict):
     retries: RetrySpec = Field(default_factory=RetrySpec)
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
     validity: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _safe_folder_name(cls, value: str) -> str:
+        """Checked here, at load, so a bad name fails before any model call rather than at writing."""
+        problem = name_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("instrument", mode="before")
     @classmethod
@@ -184,17 +218,46 @@ def parse_spec(data: Any, source: str | None = None) -> Spec:
         raise SpecError(_problems_from(error), source) from None
 
 
-def load_spec(path: str | Path) -> Spec:
-    """Read a YAML spec (``yaml.safe_load``) and validate it."""
-    path = Path(path)
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses duplicate mapping keys.
+
+    A duplicated key is almost always an editing mistake (two ``factors:`` blocks), and
+    silently keeping the last one would run a different design than the file seems to say.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # ``<<: *anchor`` may be repeated
+                continue
+            key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            if isinstance(key, (list, dict)):
+                continue  # unhashable: SafeLoader's own construct_mapping reports it
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read_text(path: Path) -> str:
+    """The file as UTF-8 text, or a one-line :class:`SpecError` naming it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise SpecError([f"file not found: {path}"]) from None
     except OSError as error:
         raise SpecError([f"cannot read {path}: {error.strerror}"]) from None
+    except UnicodeDecodeError as error:
+        bad = error.object[error.start : error.start + 1]
+        raise SpecError([f"not UTF-8 text (byte {bad!r} at offset {error.start}); save the file as UTF-8"], str(path)) from None
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read a YAML spec (safe loader, duplicate keys refused) and validate it."""
+    path = Path(path)
+    text = _read_text(path)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"

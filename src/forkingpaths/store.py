@@ -14,9 +14,10 @@ import math
 import os
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -24,10 +25,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from forkingpaths.errors import UserError
-from forkingpaths.models.base import Response
+from forkingpaths.models.base import InvalidResponseError, Response
 
 CACHE_ENV = "FORKINGPATHS_CACHE_DIR"
-_SCHEMA = """
+#: How long a cache operation waits for another process's write lock before giving up.
+LOCK_TIMEOUT_S = 30.0
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS responses (
     key TEXT PRIMARY KEY,
     backend TEXT NOT NULL,
@@ -37,7 +41,17 @@ CREATE TABLE IF NOT EXISTS responses (
     response_json TEXT NOT NULL,
     created_at REAL NOT NULL
 )
-"""
+""",
+    # One row per request some process is calling a model for right now (see claim()).
+    "CREATE TABLE IF NOT EXISTS leases (key TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL)",
+)
+T = TypeVar("T")
+
+
+class CacheError(UserError):
+    """The cache file cannot be used (locked too long, damaged, not a file); one line, exit 2."""
+
+    exit_code = 2
 
 
 def default_cache_dir() -> Path:
@@ -56,60 +70,154 @@ class CacheInfo:
     by_model: dict[str, int]
 
 
-class ResponseCache:
-    """A SQLite file of responses keyed by :func:`forkingpaths.models.base.request_key`."""
+def _is_lock(error: sqlite3.Error) -> bool:
+    text = str(error).lower()
+    return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
 
-    def __init__(self, directory: Path | None = None) -> None:
+
+class ResponseCache:
+    """A SQLite file of responses keyed by :func:`forkingpaths.models.base.request_key`.
+
+    Every operation retries with backoff while another process holds the write lock, for
+    up to ``lock_timeout`` seconds, then fails with a one-line :class:`CacheError`; so do
+    a damaged file (checked when it is opened) and a cache folder that is not a folder.
+    Answers committed before such a failure stay in the cache.
+    """
+
+    def __init__(self, directory: Path | None = None, *, lock_timeout: float = LOCK_TIMEOUT_S) -> None:
         self.directory = Path(directory) if directory else default_cache_dir()
         self.path = self.directory / "cache.sqlite"
+        self.lock_timeout = lock_timeout
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute(_SCHEMA)
-        except sqlite3.DatabaseError as error:
-            raise UserError(f"cache {self.path}: cannot open ({error}); move it aside or run 'forkingpaths cache clear'") from None
+        except OSError as error:
+            raise CacheError(
+                f"cache folder {self.directory}: cannot be created ({error.strerror}); "
+                f"point {CACHE_ENV} at a folder you can write"
+            ) from None
+        self._conn = self._guarded(self._open)
+
+    def _open(self) -> sqlite3.Connection:
+        """Connect, check the file is an intact database, and create the tables."""
+        conn = sqlite3.connect(self.path, timeout=min(self.lock_timeout, 1.0), isolation_level=None)
+        try:
+            if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("database disk image is malformed")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            for statement in _SCHEMA:
+                conn.execute(statement)
+        except sqlite3.Error:
+            conn.close()
+            raise
+        return conn
+
+    def _guarded(self, action: Callable[[], T]) -> T:
+        """Run ``action``, retrying with backoff while the file is locked; SQLite errors become one line."""
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.02
+        while True:
+            try:
+                return action()
+            except sqlite3.Error as error:
+                if not _is_lock(error):
+                    raise self._damaged(error) from None
+                if time.monotonic() >= deadline:
+                    raise CacheError(
+                        f"cache {self.path}: locked by another process for more than {self.lock_timeout:g} s; "
+                        "answers saved before this are kept; stop the other process and run again"
+                    ) from None
+                time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+                delay = min(delay * 2, 1.0)
+
+    def _damaged(self, error: sqlite3.Error) -> CacheError:
+        return CacheError(
+            f"cache {self.path}: unreadable ({error}); move the file aside "
+            f"(e.g. mv {self.path} {self.path}.broken): a new cache is created on the next run"
+        )
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Response]:
-        """Cached responses for the keys that have one."""
+        """Cached responses for the keys that have a usable one.
+
+        An entry that does not parse or fails :meth:`Response.validate` (written by an
+        older version, or edited by hand) counts as missing, so the request is made again
+        and the good answer replaces it.
+        """
         found: dict[str, Response] = {}
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), 500):
             chunk = unique[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            rows = self._conn.execute(f"SELECT key, response_json FROM responses WHERE key IN ({marks})", chunk)
-            for key, raw in rows:
-                found[key] = Response.from_json(raw)
+            query = f"SELECT key, response_json FROM responses WHERE key IN ({marks})"
+            for key, raw in self._guarded(lambda: self._conn.execute(query, chunk).fetchall()):
+                response = _usable(raw)
+                if response is not None:
+                    found[key] = response
         return found
 
     def put(self, key: str, backend: str, model_identity: str, request_json: str, repeat: int, response: Response) -> None:
         """Store one response in its own committed transaction."""
-        self._conn.execute(
-            "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (key, backend, model_identity, request_json, repeat, response.to_json(), time.time()),
+        row = (key, backend, model_identity, request_json, repeat, response.to_json(), time.time())
+        self._guarded(lambda: self._conn.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?)", row))
+
+    def claim(self, key: str, owner: str, ttl: float) -> bool:
+        """Take the lease on ``key`` for ``ttl`` seconds unless another live owner holds it.
+
+        One statement, so two processes can never both succeed: the row is inserted, or
+        taken over when its lease has expired (its owner died or hung), or renewed when
+        ``owner`` already holds it.
+        """
+        now = time.time()
+        statement = (
+            "INSERT INTO leases VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET owner = excluded.owner, "
+            "expires_at = excluded.expires_at WHERE leases.expires_at < ? OR leases.owner = excluded.owner"
         )
+        cursor = self._guarded(lambda: self._conn.execute(statement, (key, owner, now + ttl, now)))
+        return cursor.rowcount == 1
+
+    def renew(self, owner: str, ttl: float) -> None:
+        """Extend every lease ``owner`` holds (its heartbeat while it works)."""
+        row = (time.time() + ttl, owner)
+        self._guarded(lambda: self._conn.execute("UPDATE leases SET expires_at = ? WHERE owner = ?", row))
+
+    def release(self, key: str, owner: str) -> None:
+        """Give up the lease on ``key`` (after its answer is stored, or its call failed)."""
+        self._guarded(lambda: self._conn.execute("DELETE FROM leases WHERE key = ? AND owner = ?", (key, owner)))
 
     def info(self) -> CacheInfo:
-        entries = self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+        entries = self._guarded(lambda: self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
         by_model = dict(
-            self._conn.execute("SELECT backend || ' ' || model_identity, COUNT(*) FROM responses GROUP BY 1").fetchall()
+            self._guarded(
+                lambda: self._conn.execute(
+                    "SELECT backend || ' ' || model_identity, COUNT(*) FROM responses GROUP BY 1"
+                ).fetchall()
+            )
         )
         size = sum(p.stat().st_size for p in self.directory.glob("cache.sqlite*") if p.exists())
         return CacheInfo(self.path, entries, size, by_model)
 
     def clear(self) -> int:
         """Delete every entry; returns how many there were."""
-        count = self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
-        self._conn.execute("DELETE FROM responses")
-        self._conn.execute("VACUUM")
+        count = self._guarded(lambda: self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+        self._guarded(lambda: self._conn.execute("DELETE FROM responses"))
+        self._guarded(lambda: self._conn.execute("VACUUM"))
         return int(count)
 
     def integrity_ok(self) -> bool:
-        return self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return self._guarded(lambda: self._conn.execute("PRAGMA integrity_check").fetchone()[0]) == "ok"
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _usable(raw: str) -> Response | None:
+    """The cached response in ``raw``, or ``None`` if it is unreadable or impossible."""
+    try:
+        response = Response.from_json(raw)
+        response.validate()
+    except (ValueError, TypeError, InvalidResponseError):
+        return None
+    return response
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -81,3 +81,60 @@ def test_overrides_replace_only_what_is_given() -> None:
     assert changed.data.limit == 3 and changed.concurrency == 2
     assert spec.with_overrides() == spec
     assert isinstance(changed, Spec)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../../etc/x", "/abs/path", "a/b/c", "a\\b", ".", "..", "x" * 101, "nul\x00byte", "esc\x1b[2J", "tab\there", ""],
+)
+def test_unsafe_names_are_one_line_errors_at_load(name: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec({**MINIMAL, "name": name}, "spec.yaml")
+    message = str(info.value)
+    assert message.startswith("spec.yaml: name: ") and len(message.splitlines()) == 1
+    assert "\x00" not in message and "\x1b" not in message
+
+
+@pytest.mark.parametrize("name", ["values-demo", "run_2.v3", "A", "..x", "x" * 100, "v1.0"])
+def test_safe_names_are_accepted(name: str) -> None:
+    assert parse_spec({**MINIMAL, "name": name}).name == name
+
+
+def test_a_bad_name_in_a_file_fails_before_anything_runs(tmp_path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text('name: "../escape"\ninstrument: survey\ndata: {loader: builtin}\n', encoding="utf-8")
+    with pytest.raises(SpecError, match=r"s\.yaml: name: '/' is not allowed"):
+        load_spec(path)
+
+
+def test_a_file_that_is_not_utf8_is_one_line_naming_it(tmp_path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("name: café\ninstrument: survey\ndata: {loader: builtin}\n".encode("latin-1"))
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+    message = str(info.value)
+    assert len(message.splitlines()) == 1
+    assert message.startswith(f"{path}: not UTF-8 text") and "offset 9" in message
+
+
+def test_duplicate_keys_name_the_file_the_key_and_the_line(tmp_path) -> None:
+    path = tmp_path / "dup.yaml"
+    path.write_text("name: t\ninstrument: survey\ndata: {loader: builtin}\nname: u\n", encoding="utf-8")
+    with pytest.raises(SpecError, match=r"dup\.yaml: invalid YAML at line 4, column 1: duplicate key 'name'$"):
+        load_spec(path)
+    nested = tmp_path / "nested.yaml"
+    nested.write_text(
+        "name: t\ninstrument: survey\ndata: {loader: builtin}\nfactors:\n  template: [plain]\n  template: [survey]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecError, match=r"line 6, column 3: duplicate key 'template'"):
+        load_spec(nested)
+
+
+def test_yaml_merge_keys_and_anchors_still_load(tmp_path) -> None:
+    path = tmp_path / "merge.yaml"
+    path.write_text(
+        "defaults: &d {loader: builtin}\nname: t\ninstrument: survey\ndata:\n  <<: *d\n  limit: 2\n", encoding="utf-8"
+    )
+    with pytest.raises(SpecError, match=r"defaults: unknown key"):  # merged fine; only the helper key is unknown
+        load_spec(path)

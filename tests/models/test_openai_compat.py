@@ -7,6 +7,7 @@ demand (429 with Retry-After, 5xx, 4xx, a hung response).
 from __future__ import annotations
 
 import json
+import math
 import socket
 import threading
 import time
@@ -22,8 +23,10 @@ import pytest
 from forkingpaths.models.base import Message, PermanentBackendError, Request, TransientBackendError
 from forkingpaths.models.llamacpp import LlamaCppBackend
 from forkingpaths.models.openai_compat import OpenAICompatBackend, _match
+from forkingpaths.execution.executor import AsyncioExecutor, Job, RetryPolicy, execute
 from forkingpaths.models.base import BackendSettings
 from forkingpaths.models.registry import backend_factory
+from forkingpaths.store import ResponseCache
 
 SECRET = "sk-test-DO-NOT-LEAK-0123456789"
 
@@ -129,13 +132,31 @@ async def test_closed_port_is_transient() -> None:
     await backend.aclose()
 
 
+Reply = tuple[int, dict[str, str], "dict[str, object] | list[object] | bytes | None", float]
+
+
 @dataclass
 class FaultServer:
-    """Answers each request with the next scripted (status, headers, body, delay_s)."""
+    """Answers each request with the next scripted (status, headers, body, delay_s).
+
+    A body given as bytes is sent as it is (for replies that are not JSON). A request whose
+    last message is a key of ``by_prompt`` takes its reply from that list instead, so
+    concurrent requests get their own replies whatever order they arrive in.
+    """
 
     base_url: str
-    script: list[tuple[int, dict[str, str], dict[str, object], float]] = field(default_factory=list)
+    script: list[Reply] = field(default_factory=list)
+    by_prompt: dict[str, list[Reply]] = field(default_factory=dict)
     seen: list[dict[str, str]] = field(default_factory=list)
+
+    def next_reply(self, request_body: bytes) -> Reply:
+        try:
+            payload = json.loads(request_body)
+            prompt = (payload.get("messages") or [{}])[-1].get("content") or payload.get("input")
+        except ValueError:
+            prompt = None
+        queue = self.by_prompt.get(prompt) if isinstance(prompt, str) else None
+        return (queue or self.script).pop(0)
 
 
 @pytest.fixture
@@ -144,11 +165,12 @@ def fault_server() -> Iterator[FaultServer]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("content-length", 0)))
+            request_body = self.rfile.read(int(self.headers.get("content-length", 0)))
             state.seen.append({k.lower(): v for k, v in self.headers.items()})
-            status, headers, body, delay = state.script.pop(0)
+            status, headers, body, delay = state.next_reply(request_body)
             time.sleep(delay)
-            text = json.dumps(body).replace("{auth}", self.headers.get("authorization", "")).encode()
+            raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+            text = raw.replace(b"{auth}", self.headers.get("authorization", "").encode())
             self.send_response(status)
             for name, value in {"content-type": "application/json", **headers}.items():
                 self.send_header(name, value)
@@ -216,6 +238,82 @@ async def test_malformed_success_is_permanent(fault_server: FaultServer) -> None
     with pytest.raises(PermanentBackendError, match="malformed"):
         await backend.complete(Request("generate", AGREEMENT_PROMPTS[2]))
     await backend.aclose()
+
+
+def _logprobs_reply(top: list[dict[str, object]]) -> dict[str, object]:
+    """A chat completion whose first token has the given top-k alternatives."""
+    first = {"token": "A", "logprob": -0.1, "bytes": None, "top_logprobs": top}
+    message = {"role": "assistant", "content": "A"}
+    return {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+            "choices": [{"index": 0, "message": message, "finish_reason": "length", "logprobs": {"content": [first]}}]}
+
+
+MALFORMED_REPLIES: list[tuple[str, str, Reply, type[Exception]]] = [
+    ("cut-short JSON", "generate", (200, {}, b'{"choices": [{"message": ', 0.0), TransientBackendError),
+    ("not UTF-8", "generate", (200, {}, b"\xff\xfe\x00{", 0.0), TransientBackendError),
+    ("HTML with status 200", "generate", (200, {"content-type": "text/html"}, b"<html>proxy</html>", 0.0), PermanentBackendError),
+    ("no choices key", "generate", (200, {}, {"object": "chat.completion"}, 0.0), PermanentBackendError),
+    ("empty choices", "generate", (200, {}, {"choices": []}, 0.0), PermanentBackendError),
+    ("choices is a string", "generate", (200, {}, {"choices": "A"}, 0.0), PermanentBackendError),
+    ("message is a string", "generate", (200, {}, {"choices": [{"message": "A"}]}, 0.0), PermanentBackendError),
+    ("content is a number", "generate", (200, {}, {"choices": [{"message": {"content": 5}}]}, 0.0), PermanentBackendError),
+    ("top-level list", "generate", (200, {}, [], 0.0), PermanentBackendError),
+    ("top-level null", "generate", (200, {}, None, 0.0), PermanentBackendError),
+    ("logprob is text", "choice_logprobs", (200, {}, _logprobs_reply([{"token": "A", "logprob": "x"}]), 0.0), PermanentBackendError),
+    ("logprob +3", "choice_logprobs", (200, {}, _logprobs_reply([{"token": "A", "logprob": 3.0}]), 0.0), PermanentBackendError),
+    ("logprob overflows exp", "choice_logprobs", (200, {}, _logprobs_reply([{"token": "A", "logprob": 1e6}]), 0.0), PermanentBackendError),
+    ("logprob NaN", "choice_logprobs", (200, {}, _logprobs_reply([{"token": "A", "logprob": math.nan}]), 0.0), PermanentBackendError),
+    ("token is a number", "choice_logprobs", (200, {}, _logprobs_reply([{"token": 7, "logprob": -1.0}]), 0.0), PermanentBackendError),
+    ("top_logprobs null", "choice_logprobs", (200, {}, _logprobs_reply(None), 0.0), PermanentBackendError),  # type: ignore[arg-type]
+    ("embedding holds text", "embed", (200, {}, {"data": [{"embedding": [0.1, "x"]}]}, 0.0), PermanentBackendError),
+    ("embedding holds null", "embed", (200, {}, {"data": [{"embedding": [0.1, None]}]}, 0.0), PermanentBackendError),
+    ("no embedding data", "embed", (200, {}, {"data": []}, 0.0), PermanentBackendError),
+]
+
+
+@pytest.mark.timeout(60)
+async def test_every_malformed_200_reply_is_a_classified_backend_error(fault_server: FaultServer) -> None:
+    fault_server.script = [reply for _, _, reply, _ in MALFORMED_REPLIES]
+    backend = OpenAICompatBackend("m", base_url=fault_server.base_url, api_key=SECRET, timeout=5)
+    for name, mode, _, expected in MALFORMED_REPLIES:
+        request = Request(mode, AGREEMENT_PROMPTS[2], labels=("A", "B") if mode == "choice_logprobs" else ())  # type: ignore[arg-type]
+        with pytest.raises(expected) as caught:
+            await backend.complete(request)
+        assert type(caught.value) is expected, name  # not a JSONDecodeError, TypeError, OverflowError…
+        assert SECRET not in str(caught.value) and caught.value.__cause__ is None, name
+    assert fault_server.script == []
+    await backend.aclose()
+
+
+@pytest.mark.timeout(60)
+async def test_bad_replies_become_error_rows_and_impossible_answers_are_never_cached(
+    fault_server: FaultServer, tmp_path: Path
+) -> None:
+    """Through the real executor and cache: no crash, a retry for the transient fault, no cache entry."""
+    good = _logprobs_reply([{"token": "A", "logprob": -0.2}, {"token": "B", "logprob": -1.9}])
+    fault_server.by_prompt = {
+        "cut": [(200, {}, b'{"choices": [', 0.0)] * 3,
+        "plus-three": [(200, {}, _logprobs_reply([{"token": "A", "logprob": 3.0}]), 0.0)],
+        "nan-vector": [(200, {}, {"data": [{"embedding": [0.5, math.nan]}]}, 0.0)],
+        "good": [(200, {}, good, 0.0)],
+    }
+    factory = backend_factory(f"openai:m@{fault_server.base_url}", BackendSettings(timeout=5, max_concurrency=2))
+    jobs = [
+        Job("k-cut", "m", Request("generate", (Message("user", "cut"),)), 0),
+        Job("k-plus", "m", Request("choice_logprobs", (Message("user", "plus-three"),), labels=("A", "B")), 0),
+        Job("k-nan", "m", Request("embed", (Message("user", "nan-vector"),)), 0),
+        Job("k-good", "m", Request("choice_logprobs", (Message("user", "good"),), labels=("A", "B")), 0),
+    ]
+    cache = ResponseCache(tmp_path)
+    policy = RetryPolicy(max_attempts=3, initial_delay=0.001, max_delay=0.01, timeout=5)
+    outcomes, counters = await execute(jobs, {"m": factory}, cache, AsyncioExecutor(2, policy), handle_signals=False)
+    assert "not valid JSON" in str(outcomes["k-cut"].error) and "after 3 attempts" in str(outcomes["k-cut"].error)
+    assert "impossible log-probability 3.0" in str(outcomes["k-plus"].error)
+    assert "InvalidResponseError" in str(outcomes["k-nan"].error)  # passed the backend, stopped by validate()
+    assert outcomes["k-good"].response is not None and outcomes["k-good"].error is None
+    assert (counters.errors, counters.retries, counters.model_calls, counters.attempts) == (3, 2, 4, 6)
+    assert set(cache.get_many(job.key for job in jobs)) == {"k-good"}
+    cache.close()
 
 
 async def test_timeout_is_transient(fault_server: FaultServer) -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from forkingpaths.models.base import Backend, BackendFactory, PermanentBackendError, Request, Response, TransientBackendError
+from forkingpaths.execution.claims import Claim, RequestClaims
 from forkingpaths.store import ResponseCache
 
 
@@ -108,8 +109,9 @@ async def _call_with_retries(
         try:
             counters.attempts += 1
             response = await asyncio.wait_for(backend.complete(job.request), timeout=policy.timeout)
+            response.validate()  # an impossible answer is an error row, never cached
             return Outcome(response, None, False)
-        except PermanentBackendError as error:
+        except PermanentBackendError as error:  # includes InvalidResponseError
             return Outcome(None, f"{type(error).__name__}: {error}", False)
         except (TimeoutError, TransientBackendError) as error:
             retry_after = getattr(error, "retry_after", None)
@@ -228,8 +230,11 @@ async def execute(
 ) -> tuple[dict[str, Outcome], Counters]:
     """The driver: answer every job once, from the cache where possible, and return outcomes by key.
 
-    Cache hits never reach the executor. Each answer the executor delivers is
-    committed to the cache at once, here, in the driver. Raises :class:`Interrupted`
+    Cache hits never reach the executor. Before a job is sent, the driver claims it in
+    the cache (:mod:`forkingpaths.execution.claims`): a job another process is asking
+    the model for waits for that answer instead. Each answer the executor delivers is
+    committed to the cache at once, here, in the driver, and only then is its claim
+    released. Raises :class:`Interrupted`
     on SIGINT/SIGTERM after in-flight requests end, and :class:`FailFast` on the
     first failed job when ``fail_fast`` is set; in both cases every completed
     response is already in the cache. Pass ``counters`` to accumulate over stages.
@@ -249,12 +254,16 @@ async def execute(
         progress(counters)
     stop = asyncio.Event()
     failure: list[str] = []
+    claims = RequestClaims(cache, refresh=refresh)
+    held: set[str] = set()
 
     def deliver(job: Job, outcome: Outcome) -> None:
         factory = factories[job.model]
         if outcome.response is not None:
             cache.put(job.key, factory.name, factory.identity(), job.request.canonical_json(), job.repeat, outcome.response)
-        else:
+        claims.release(job.key)  # after the answer is stored, so a waiting process finds it
+        held.discard(job.key)
+        if outcome.response is None:
             counters.errors += 1
             if fail_fast and not failure:
                 failure.append(f"request {job.key[:12]} for {job.model}: {outcome.error}")
@@ -264,13 +273,43 @@ async def execute(
         if progress:
             progress(counters)
 
+    def claim_some(candidates: list[Job]) -> tuple[list[Job], list[Job]]:
+        """The jobs this process may send now, and those another process is answering."""
+        mine, busy = [], []
+        for job in candidates:
+            found = claims.try_claim(job.key)
+            if isinstance(found, Response):  # another process stored the answer meanwhile
+                outcomes[job.key] = Outcome(found, None, True)
+                counters.cache_hits += 1
+                counters.done += 1
+            elif found is Claim.MINE:
+                held.add(job.key)
+                mine.append(job)
+            else:
+                busy.append(job)
+        return mine, busy
+
     remove_signals: Callable[[], None] = (lambda: None)
     if handle_signals:
         remove_signals = _install_stop_signals(stop)
+    heartbeat = asyncio.create_task(claims.heartbeat())
     try:
-        if pending:
-            await executor.run(pending, factories, deliver, counters=counters, stop=stop)
+        waiting = pending
+        while waiting and not stop.is_set():
+            mine, waiting = claim_some(waiting)
+            if mine:
+                await executor.run(mine, factories, deliver, counters=counters, stop=stop)
+            if waiting and not mine:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=claims.poll)
+                except TimeoutError:
+                    pass
+            if progress:
+                progress(counters)
     finally:
+        heartbeat.cancel()
+        for key in held:  # interrupted before an answer: free the request for others now
+            claims.release(key)
         remove_signals()
     if failure:
         raise FailFast(failure[0])

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 RequestMode = Literal["generate", "choice_logprobs", "embed"]
+
+#: Rounding slack for probabilities, masses and log-probabilities (float32 logits, summed tokens).
+PROBABILITY_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,75 @@ class Response:
         data = json.loads(raw)
         return cls(**data)
 
+    def validate(self) -> None:
+        """Raise :class:`InvalidResponseError` if no model could have given this response.
+
+        Checked before a response is cached or scored, and again when one is read back from
+        the cache, because one impossible answer (a log-probability of +3, a valid mass of 40)
+        would otherwise be reused by every later run and silently distort its scores.
+        """
+        problems = response_problems(self)
+        if problems:
+            raise InvalidResponseError("impossible response: " + "; ".join(problems))
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _count_ok(value: object) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
+
+
+def _logprob_ok(value: object) -> bool:
+    """A log-probability: at most 0 (within rounding) or -inf (probability 0)."""
+    return value == -math.inf or (_number(value) and value <= PROBABILITY_TOLERANCE)  # type: ignore[operator]
+
+
+def _probability_problems(label_probs: object) -> list[str]:
+    if not isinstance(label_probs, dict):
+        return ["label_probs is not a mapping"]
+    found = [p for p in label_probs.values() if p is not None]
+    outside = [p for p in found if not (_number(p) and -PROBABILITY_TOLERANCE <= p <= 1 + PROBABILITY_TOLERANCE)]
+    if outside:
+        return [f"label probabilities outside [0, 1]: {outside[:3]!r}"]
+    if found and abs(sum(found) - 1.0) > 1e-4:
+        return [f"label probabilities sum to {sum(found):.6g}, not 1"]
+    return []
+
+
+def _mass_ceiling(label_probs: object) -> float:
+    """The largest possible valid mass: 1, or one per label when a label is a prefix of another.
+
+    Labels are scored as exclusive answers, so "1" and "10" (the second continuing the
+    first's token) count the shared start twice, as the in-process backend documents.
+    """
+    labels = [str(label) for label in label_probs] if isinstance(label_probs, dict) else []
+    nested = any(a != b and b.startswith(a) for a in labels for b in labels)
+    return float(len(labels)) if nested else 1.0
+
+
+def response_problems(response: Response) -> list[str]:
+    """What makes ``response`` impossible: each problem as a short phrase (empty if none)."""
+    problems: list[str] = []
+    if response.text is not None and not isinstance(response.text, str):
+        problems.append("text is not a string")
+    if response.label_probs is not None:
+        problems += _probability_problems(response.label_probs)
+    mass, ceiling = response.valid_mass, _mass_ceiling(response.label_probs)
+    if mass is not None and not (_number(mass) and -PROBABILITY_TOLERANCE <= mass <= ceiling + PROBABILITY_TOLERANCE):
+        problems.append(f"valid mass {mass!r} is not in [0, {ceiling:g}]")
+    logprobs = response.extra.get("label_logprobs") if isinstance(response.extra, dict) else None
+    if isinstance(logprobs, dict) and not all(_logprob_ok(v) for v in logprobs.values()):
+        problems.append("a label log-probability is above 0 or not a number")
+    if response.embedding is not None and not (response.embedding and all(_number(x) for x in response.embedding)):
+        problems.append("the embedding is empty or holds a non-finite value")
+    if not (_count_ok(response.prompt_tokens) and _count_ok(response.completion_tokens)):
+        problems.append("a token count is not a non-negative integer")
+    if response.latency_s is not None and not (_number(response.latency_s) and response.latency_s >= 0):
+        problems.append(f"latency {response.latency_s!r} is not a non-negative number")
+    return problems
+
 
 @dataclass(frozen=True)
 class Capabilities:
@@ -146,6 +219,10 @@ class TransientBackendError(Exception):
 
 class PermanentBackendError(Exception):
     """A failure retrying will not fix (bad request, unsupported mode, auth)."""
+
+
+class InvalidResponseError(PermanentBackendError):
+    """A response no model could give (see :meth:`Response.validate`); never cached or scored."""
 
 
 @runtime_checkable

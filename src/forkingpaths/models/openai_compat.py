@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import email.utils
 import ipaddress
+import json
 import math
 import os
 import re
@@ -28,6 +29,7 @@ from openai import AsyncOpenAI
 
 from .base import (
     BackendSettings,
+    PROBABILITY_TOLERANCE,
     Capabilities,
     Message,
     PermanentBackendError,
@@ -39,6 +41,9 @@ from .base import (
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 MAX_TOP_LOGPROBS = 20  # OpenAI rejects more; most compatible servers accept it
 _TRANSIENT_STATUS = {408, 409, 429}  # plus every 5xx
+#: What reading a well-formed JSON reply of the wrong shape raises (missing attribute, empty
+#: list, wrong type, a log-probability that is not a number); see ``complete``.
+_MALFORMED = (AttributeError, IndexError, KeyError, TypeError, ValueError, OverflowError)
 
 
 class OpenAICompatBackend:
@@ -90,8 +95,11 @@ class OpenAICompatBackend:
                 response = await self._embed(request)
         except openai.APIError as exc:
             raise self._classify(exc) from None  # the original carries request headers (the key)
-        except (AttributeError, IndexError, TypeError) as exc:  # a 200 whose body lacks the fields
-            raise PermanentBackendError(f"{self.identity}: malformed response ({exc})") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            # A body cut short or garbled (a proxy, a dropped connection) may come whole next time.
+            raise TransientBackendError(self._scrub(f"{self.identity}: reply is not valid JSON ({exc})")) from None
+        except _MALFORMED as exc:  # a 200 whose JSON lacks the fields or has the wrong types
+            raise PermanentBackendError(self._scrub(f"{self.identity}: malformed response ({exc})")) from None
         response.latency_s = time.perf_counter() - start
         return response
 
@@ -106,11 +114,15 @@ class OpenAICompatBackend:
             seed=openai.omit if request.seed is None else request.seed,
         )
         choice = completion.choices[0]
+        content = choice.message.content
+        if content is not None and not isinstance(content, str):
+            raise TypeError(f"message content is {type(content).__name__}, not text")
+        prompt_tokens, completion_tokens = _usage(completion)
         return Response(
-            text=choice.message.content or "",
-            prompt_tokens=completion.usage.prompt_tokens if completion.usage else None,
-            completion_tokens=completion.usage.completion_tokens if completion.usage else None,
-            extra={"finish_reason": choice.finish_reason},
+            text=content or "",
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            extra={"finish_reason": _text_or_none(getattr(choice, "finish_reason", None))},
         )
 
     async def _choice_logprobs(self, request: Request) -> Response:
@@ -143,20 +155,21 @@ class OpenAICompatBackend:
         first = choice.logprobs.content[0]
         found: dict[str, float] = {}
         for alternative in first.top_logprobs:
-            label = _match(alternative.token, request.labels)
+            label = _match(_text(alternative.token, "token"), request.labels)
             if label is not None:
-                found[label] = found.get(label, 0.0) + math.exp(alternative.logprob)
+                found[label] = found.get(label, 0.0) + _probability(alternative.logprob)
         mass = sum(found.values())
         label_probs: dict[str, float | None] = {
             label: (found[label] / mass if label in found and mass > 0 else None) for label in request.labels
         }
+        prompt_tokens, completion_tokens = _usage(completion)
         return Response(
             text=max(found, key=found.__getitem__) if found else None,
             label_probs=label_probs,
             valid_mass=mass,
-            prompt_tokens=completion.usage.prompt_tokens if completion.usage else None,
-            completion_tokens=completion.usage.completion_tokens if completion.usage else None,
-            extra={"first_token": first.token, "top_k": len(first.top_logprobs)},
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            extra={"first_token": _text(first.token, "token"), "top_k": len(first.top_logprobs)},
         )
 
     async def _embed(self, request: Request) -> Response:
@@ -168,15 +181,12 @@ class OpenAICompatBackend:
         text = "\n".join(m.content for m in request.messages)
         result = await self._client.embeddings.create(model=self.model, input=text, encoding_format="float")
         vector = result.data[0].embedding if result.data else None
-        if not vector or not all(isinstance(x, (int, float)) for x in vector):
+        if not vector or not isinstance(vector, list) or not all(_is_number(x) for x in vector):
             raise PermanentBackendError(
                 f"{self.identity} did not return one flat embedding vector "
                 "(per-token embeddings come from a non-pooling model; use an embedding model)"
             )
-        return Response(
-            embedding=[float(x) for x in vector],
-            prompt_tokens=result.usage.prompt_tokens if result.usage else None,
-        )
+        return Response(embedding=[float(x) for x in vector], prompt_tokens=_usage(result)[0])
 
     def _classify(self, exc: openai.APIError) -> Exception:
         """Transient: timeouts, connection errors, 408/409/429 and 5xx; else permanent."""
@@ -218,6 +228,41 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _is_number(value: object) -> bool:
+    """A JSON number (``bool`` is an ``int`` in Python but never a number in a reply)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} is {type(value).__name__}, not text")
+    return value
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _probability(logprob: object) -> float:
+    """``exp(logprob)``, refusing what no distribution gives: a non-number, NaN, or above 0."""
+    if not _is_number(logprob) or math.isnan(logprob) or logprob > PROBABILITY_TOLERANCE:  # type: ignore[arg-type,operator]
+        raise ValueError(f"impossible log-probability {logprob!r} (must be a number <= 0)")
+    return math.exp(logprob)  # type: ignore[arg-type]
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _usage(reply: object) -> tuple[int | None, int | None]:
+    """Prompt and completion token counts; ``None`` for any that is absent or not a count.
+
+    Counts are bookkeeping, not measurements, so a server that mangles them loses only them.
+    """
+    usage = getattr(reply, "usage", None)
+    return _count(getattr(usage, "prompt_tokens", None)), _count(getattr(usage, "completion_tokens", None))
 
 
 def _chat(messages: tuple[Message, ...]) -> list[dict[str, str]]:

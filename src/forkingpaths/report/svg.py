@@ -77,9 +77,27 @@ def figure(body: str, width: float, height: float, label: str) -> Markup:
     )
 
 
+def position(value: float, lo: float, hi: float) -> float:
+    """Where ``value`` lies between ``lo`` (0) and ``hi`` (1), clamped to [0, 1].
+
+    A NaN value, or a domain that is empty or not finite, gives the middle (0.5); a value
+    outside the domain (infinite included) gives the end it is beyond, so a mark never
+    leaves its chart. Values are halved before subtracting so that domains near ±1.8e308
+    do not overflow.
+    """
+    half_span = hi / 2 - lo / 2
+    if math.isnan(value) or not math.isfinite(half_span) or half_span == 0:
+        return 0.5
+    return min(max((value / 2 - lo / 2) / half_span, 0.0), 1.0)
+
+
 @dataclass(frozen=True)
 class Scale:
-    """Linear map from data values (``lo``..``hi``) to pixels (``start``..``end``)."""
+    """Linear map from data values (``lo``..``hi``) to pixels (``start``..``end``).
+
+    Total, because charts are drawn from whatever a run produced: see :func:`position`.
+    No pixel coordinate is ever NaN or infinite.
+    """
 
     lo: float
     hi: float
@@ -87,42 +105,69 @@ class Scale:
     end: float
 
     def __call__(self, value: float) -> float:
-        span = self.hi - self.lo or 1.0
-        return self.start + (value - self.lo) / span * (self.end - self.start)
+        return self.start + position(value, self.lo, self.hi) * (self.end - self.start)
 
     def ticks(self, count: int = 5) -> list[float]:
         return nice_ticks(self.lo, self.hi, count)
 
 
+#: A chart never needs more tick marks than this, whatever ``count`` asks for.
+MAX_TICKS = 50
+#: Relative width below which a domain is one value for drawing purposes (float noise).
+_NARROW = 1e-12
+
+
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    """Round tick values (steps of 1, 2 or 5 × 10^k) inside [lo, hi]."""
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+    """Round tick values (steps of 1, 2 or 5 × 10^k) inside [lo, hi].
+
+    Total: for any inputs it returns 1 to :data:`MAX_TICKS` finite, increasing values.
+    A domain too narrow to split (one condition gives a span of one float) or not finite
+    gets a single tick; the ticks are counted out by index rather than by adding the step
+    repeatedly, which at such widths never advanced and looped forever.
+    """
+    finite = [v for v in (lo, hi) if math.isfinite(v)]
+    if len(finite) < 2:
+        return [finite[0] if finite else 0.0]
+    lo, hi = min(finite), max(finite)
+    span = hi - lo
+    if not math.isfinite(span):
+        return [lo, hi]
+    if span <= max(abs(lo), abs(hi)) * _NARROW or span < 1e-300:
         return [lo]
-    raw = (hi - lo) / max(count, 1)
-    power = 10 ** math.floor(math.log10(raw))
+    raw = span / min(max(count, 1), MAX_TICKS)
+    power = 10.0 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    first = math.ceil(lo / step - 1e-9) * step
-    ticks = []
-    value = first
-    while value <= hi + 1e-9 * step:
-        ticks.append(round(value, 10))
-        value += step
-    return ticks
+    if not math.isfinite(step):  # a span near the largest float: its ends are the ticks
+        return [lo, hi]
+    digits = -math.floor(math.log10(step))  # decimals that represent a multiple of step exactly
+    first = math.ceil(lo / step - 1e-9)
+    last = math.floor(hi / step + 1e-9)
+    ticks = sorted({round(k * step, digits) for k in range(first, min(last, first + MAX_TICKS - 1) + 1)})
+    return [t for t in ticks if lo - 1e-9 * step <= t <= hi + 1e-9 * step] or [lo]
 
 
-def padded_domain(values: Sequence[float], include: Sequence[float] = (), pad: float = 0.05) -> tuple[float, float]:
-    """A domain covering ``values`` and ``include``, widened by ``pad`` of its span on each side."""
+def padded_domain(values: Sequence[float | None], include: Sequence[float] = (), pad: float = 0.05) -> tuple[float, float]:
+    """A domain covering the finite ``values`` and ``include``, widened by ``pad`` of its span on each side.
+
+    Always finite with ``lo < hi``: no finite value gives (0, 1), one value (or a span
+    lost in float noise) gets a width of a tenth of its magnitude.
+    """
     finite = [v for v in [*values, *include] if v is not None and math.isfinite(v)]
     if not finite:
         return 0.0, 1.0
     lo, hi = min(finite), max(finite)
-    span = hi - lo or max(abs(hi), 1.0) * 0.1
-    return lo - pad * span, hi + pad * span
+    span = hi - lo
+    if not math.isfinite(span):
+        return lo, hi
+    if span <= max(abs(lo), abs(hi)) * _NARROW:
+        span = max(abs(hi), 1.0) * 0.1
+    widened = lo - pad * span, hi + pad * span
+    return widened if all(math.isfinite(v) for v in widened) else (lo, hi)
 
 
 def tick_label(value: float, step: float) -> str:
     """Tick text with as many decimals as the tick step needs."""
-    decimals = max(0, -math.floor(math.log10(step))) if step > 0 else 2
+    decimals = min(max(0, -math.floor(math.log10(step))), 20) if 0 < step < math.inf else 2
     return f"{value:.{decimals}f}"
 
 
@@ -158,13 +203,17 @@ def y_axis(scale: Scale, left: float, right: float, title: str = "") -> str:
 
 
 def sequential_colour(value: float, lo: float, hi: float) -> str:
-    """A light-to-dark blue ramp (perceptually ordered) for heatmap cells."""
+    """A light-to-dark blue ramp (perceptually ordered) for heatmap cells.
+
+    Total: a NaN value or domain gives the middle colour (see :func:`position`).
+    """
     light, dark = (247, 251, 255), (8, 48, 107)
-    t = 0.5 if hi <= lo else min(max((value - lo) / (hi - lo), 0.0), 1.0)
+    t = position(value, lo, hi) if hi > lo else 0.5
     r, g, b = (round(a + (c - a) * t) for a, c in zip(light, dark))
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
 def clipped(label: str, limit: int) -> str:
-    """A label shortened to ``limit`` characters (the full text goes in the tooltip)."""
+    """A label shortened to ``limit`` characters, at least one (the full text goes in the tooltip)."""
+    limit = max(limit, 1)
     return label if len(label) <= limit else label[: limit - 1] + "…"

@@ -2,7 +2,8 @@
 
 Only presents what is already in the run directory; computes nothing. Model and
 data-set text is printed as :class:`rich.text.Text` (markup disabled), so
-brackets in it cannot be taken for rich styles.
+brackets in it cannot be taken for rich styles, and through
+:func:`forkingpaths.text.safe_text`, so its control characters cannot drive the terminal.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from rich.text import Text
 from forkingpaths.report.parts import Presentation, presentation_of
 from forkingpaths.report.source import RunSource, load_source
 from forkingpaths.report.validity import NOT_ADDRESSED, Card, validity_card
+from forkingpaths.text import safe_text
 
 TONE_STYLE = {"good": "green", "caution": "yellow", "bad": "red", "info": "cyan"}
 
@@ -25,16 +27,16 @@ def findings_table(source: RunSource) -> Table:
     table.add_column("verdict", max_width=18)
     table.add_column("finding (rule)", overflow="fold")
     for finding in source.results.get("findings", default=[]) or []:
-        body = Text(finding["claim"])
+        body = Text(safe_text(finding["claim"]))
         estimate = finding.get("estimate")
         if estimate and estimate.get("estimate") is not None:
             bounds = (
                 f" [{estimate['lower']:.3f}, {estimate['upper']:.3f}]" if estimate.get("lower") is not None else ""
             )
-            body.append(f"\nestimate {estimate['estimate']:.3f}{bounds} ({estimate['method']})")
-        body.append(f"\nrule: {finding['rule']}", style="dim")
-        verdict = Text(finding["verdict"], style=TONE_STYLE.get(finding.get("tone", "caution"), "yellow"))
-        table.add_row(Text(finding["subject"]), Text(finding["topic"]), verdict, body)
+            body.append(f"\nestimate {estimate['estimate']:.3f}{bounds} ({safe_text(estimate['method'])})")
+        body.append(f"\nrule: {safe_text(finding['rule'])}", style="dim")
+        verdict = Text(safe_text(finding["verdict"]), style=TONE_STYLE.get(finding.get("tone", "caution"), "yellow"))
+        table.add_row(Text(safe_text(finding["subject"])), Text(safe_text(finding["topic"])), verdict, body)
     return table
 
 
@@ -49,10 +51,14 @@ def validity_line(card: Card) -> Text:
     return line
 
 
-def print_summary(directory: object, console: Console, parts: Presentation | None = None) -> None:
+def print_summary(directory: object, console: Console) -> None:
     """Print the findings of a finished run directory (any instrument)."""
     source = load_source(str(directory))
-    parts = parts or presentation_of(source.instrument)
+    print_source(source, console, presentation_of(source.instrument))
+
+
+def print_source(source: RunSource, console: Console, parts: Presentation) -> None:
+    """The instrument's tables, the findings and the validity line of one run."""
     for renderable in parts.terminal(source):
         console.print(renderable)
     if source.results.get("findings"):

@@ -27,6 +27,7 @@ from typing import Any
 
 from forkingpaths.report.parts import Presentation
 from forkingpaths.report.source import RunSource
+from forkingpaths.text import safe_text
 
 ADDRESSED_BY_RUN = "from the run"
 ADDRESSED_BY_SPEC = "from the spec"
@@ -181,8 +182,9 @@ def validity_card(source: RunSource, parts: Presentation) -> Card:
 
 
 def _md(value: str) -> str:
-    """Text for Markdown with angle brackets as entities, so no renderer can take any of it for HTML."""
-    return value.replace("<", "&lt;").replace(">", "&gt;")
+    """Text for Markdown with angle brackets as entities, so no renderer can take any of it for HTML,
+    and control characters escaped, so a terminal showing the file (``cat validity.md``) executes none."""
+    return safe_text(value).replace("<", "&lt;").replace(">", "&gt;")
 
 
 def card_markdown(card: Card, run_name: str) -> str:

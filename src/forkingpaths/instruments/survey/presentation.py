@@ -18,6 +18,7 @@ from forkingpaths.instruments.survey import plots
 from forkingpaths.report.drilldown import present
 from forkingpaths.report.parts import DrillColumn, Section, render_fragment
 from forkingpaths.report.source import Results, RunSource
+from forkingpaths.text import safe_text
 
 PACKAGE = "forkingpaths.instruments.survey"
 SECTIONS = (
@@ -136,9 +137,9 @@ def closest_groups_table(analyses: Results, top: int = 5) -> Table:
     for model, entry in (analyses.get("models", default={}) or {}).items():
         for rank, row in enumerate(entry.get("overall", [])[:top], start=1):
             table.add_row(
-                Text(model),
+                Text(safe_text(model)),
                 str(rank),
-                Text(str(names.get(row["group"], row["group"]))),
+                Text(safe_text(names.get(row["group"], row["group"]))),
                 f"{row['estimate']:.3f}",
                 f"[{row['lower']:.3f}, {row['upper']:.3f}]",
             )
