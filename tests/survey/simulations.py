@@ -137,7 +137,7 @@ def extrapolation_table(rng: np.random.Generator, n_topics: int, per_topic: int,
     so the model extrapolates no better than the uniform model (the null).
     """
     n_items = n_topics * per_topic
-    profile = np.linspace(0.55, 0.75, len(groups))
+    profile = np.linspace(0.6, 0.66, len(groups))
     ref = profile[None, :] + rng.normal(0, 0.06, (n_items, len(groups)))
     model = ref + rng.normal(0, 0.05, (n_items, len(groups)))
     ids = [f"i{i}" for i in range(n_items)]

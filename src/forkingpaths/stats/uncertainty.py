@@ -616,7 +616,8 @@ def simultaneous_band(
     the band's tails need only the level-quantile of one statistic (not the α/(2m)
     percentiles a Bonferroni band needs, which 1,000 replicates estimate badly).
     Replicates in which a group is absent or has zero standard error are ignored for that
-    group. Returns (lower, upper, c).
+    group (a replicate equal to θ̂ counts as t* = 0, so identical scores give a band of width 0).
+    Returns (lower, upper, c).
     Sources: Romano & Wolf (2005), "Exact and approximate stepdown methods for multiple
     hypothesis testing", JASA 100(469) (the studentized max statistic); Hall (1992), The
     Bootstrap and Edgeworth Expansion, §4.3 (bootstrap-t); Montiel Olea & Plagborg-Møller
@@ -631,8 +632,11 @@ def simultaneous_band(
         ss = weights @ (s * s) - 2.0 * theta * (weights @ (s * n)) + theta**2 * (weights @ (n * n))
         drawn = weights @ (n > 0).astype(float)
         se_star = np.sqrt(_cr_factor(drawn, means.kind) * np.clip(ss, 0.0, None)) / total
-        t_star = np.abs(theta - means.estimates[None, :]) / se_star
-    t_star = np.where(np.isfinite(t_star), t_star, np.nan)
-    crit = float(np.nanquantile(np.nanmax(t_star, axis=1), level))
+        gap = np.abs(theta - means.estimates[None, :])
+        t_star = np.where(gap == 0, 0.0, gap / se_star)  # a replicate equal to θ̂ counts as t* = 0
+    t_star = np.where(np.isfinite(t_star), t_star, -np.inf)
+    row_max = t_star.max(axis=1)
+    row_max = row_max[np.isfinite(row_max)]
+    crit = float(np.quantile(row_max, level)) if row_max.size else float("nan")
     se = np.sqrt(np.diag(means.cov))
     return means.estimates - crit * se, means.estimates + crit * se, crit

@@ -17,7 +17,7 @@ import pandas as pd
 
 from forkingpaths.data.items import SurveyItem
 from forkingpaths.instruments.survey.comparison import compare_models
-from forkingpaths.instruments.survey.extrapolation import extrapolability
+from forkingpaths.instruments.survey.extrapolation import candidate_splits, extrapolability
 from forkingpaths.instruments.survey.factors import SurveyParams
 from forkingpaths.instruments.survey.scoring import (
     alignment_table,
@@ -33,6 +33,8 @@ from forkingpaths.stats.uncertainty import FEW_CLUSTERS, cluster_t_ci
 from forkingpaths.store import write_json, write_parquet
 
 SIMILARITY = "1 − Jensen–Shannon distance (base 2)"
+# Random streams shared by every model (their results must not depend on the model order).
+SPLIT_STREAM, EXTRAPOLATION_STREAM = 4, 5
 
 
 def _rng(seed: int, stream: int) -> np.random.Generator:
@@ -104,6 +106,8 @@ def analyse_survey(trials: pd.DataFrame, items: list[SurveyItem], spec: Spec, ru
         "human_spread": spread_human,
         "models": {},
     }
+    # one set of extrapolation splits for the whole run, whatever the models' order
+    splits = candidate_splits(item_table, params.holdout, _rng(spec.seed, SPLIT_STREAM))
     # every model gets an entry, even one whose answers could not be scored at all
     for index, model in enumerate(distributions["model"].unique() if len(distributions) else []):
         model_align = align[align["model"] == model]
@@ -124,7 +128,7 @@ def analyse_survey(trials: pd.DataFrame, items: list[SurveyItem], spec: Spec, ru
         entry["steerability"] = steerability(model_align, factor_names, level, n_resamples, _rng(spec.seed, 10 * index + 3))
         entry["extrapolability"] = (
             extrapolability(
-                base, item_table, params.holdout, level, n_resamples, _rng(spec.seed, 10 * index + 4), reference
+                base, item_table, params.holdout, level, n_resamples, _rng(spec.seed, EXTRAPOLATION_STREAM), reference, splits
             )
             if not base.empty
             else {"available": False, "reason": "no scored items"}
@@ -272,10 +276,7 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
                     "model": model,
                     "topic": "extrapolability",
                     "verdict": extra["verdict"]["word"],
-                    "text": (
-                        f"Group similarities on evaluated vs held-out items ({extra['split']['by']} split) correlate "
-                        f"r = {_fmt(r)}; permutation p = {extra['permutation']['p_value']:.3f}"
-                    ),
+                    "text": _extrapolation_text(extra),
                     "rule": extra["verdict"]["rule"],
                 }
             )
@@ -302,6 +303,20 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _extrapolation_text(extra: dict[str, Any]) -> str:
+    r, splits = extra["pearson_r"], extra.get("splits") or {}
+    text = (
+        f"Group similarities on evaluated vs held-out items correlate r = {_fmt(r)} on average over "
+        f"{extra['split'].get('n_splits', 1)} {extra['split']['by']} splits ({extra['split'].get('kind', 'one split')}; "
+        f"r ranges {splits.get('r_min', r['estimate']):.2f} to {splits.get('r_max', r['estimate']):.2f}); "
+        f"permutation p = {extra['permutation']['p_value']:.3f}"
+    )
+    excess = extra.get("excess_over_uniform")
+    if excess:
+        text += f"; r minus a uniform model's r = {_fmt(excess)}"
+    return text + few_items_note(int(extra.get("n_items", FEW_CLUSTERS)))
 
 
 def _closest_group_finding(model: str, stab: dict[str, Any], overall: list[dict[str, Any]], results: dict[str, Any]) -> dict[str, Any]:
