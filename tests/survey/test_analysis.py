@@ -320,3 +320,71 @@ def test_every_model_gets_the_same_extrapolation_splits_whatever_its_position(tm
     models = analyse_survey(trials, items, spec, tmp_path)["models"]
     a, b = models["first"]["extrapolability"], models["second"]["extrapolability"]
     assert a["available"] and a["split"] == b["split"] and a["pearson_r"] == b["pearson_r"]
+
+
+def test_design_spread_is_unbiased_for_the_design_variance_with_few_samples() -> None:
+    """Issue 9, item 1: C = 8 conditions, k = 20 samples, a small design effect (shares in
+    [0.4, 0.6]). Subtracting the whole noise v̄ from a ddof=0 variance recovered 42% of the
+    design variance; the corrected estimator recovers it (ratio 0.94 here, MC SE ≈ 0.05)."""
+    from forkingpaths.instruments.survey.scoring import design_variance
+
+    rng = np.random.default_rng(21)
+    k, n_conditions = 20, 8
+    true_var, old_var, new_var = [], [], []
+    for _ in range(400):
+        p = rng.uniform(0.4, 0.6, n_conditions)
+        shares = rng.binomial(k, p) / k
+        matrix = np.column_stack([shares, 1 - shares])
+        true_var.append(p.var())
+        old_var.append(shares.var() - np.mean(shares * (1 - shares) / (k - 1)))  # before the fix
+        new_var.append(design_variance(matrix, np.full(n_conditions, k), np.ones(n_conditions, bool))[0])
+    assert np.mean(old_var) / np.mean(true_var) < 0.6
+    assert np.mean(new_var) / np.mean(true_var) == pytest.approx(1.0, abs=0.12)
+
+
+def test_design_spread_with_one_sample_per_condition_says_why_it_is_missing(tmp_path) -> None:
+    """Item 2: with k = 1 the design spread used to vanish silently."""
+    from forkingpaths.instruments.survey.analysis import analyse_survey
+    from forkingpaths.instruments.survey.scoring import design_spread_detail
+    from forkingpaths.spec import parse_spec
+
+    items = _items(4)
+    rows = [(c, "none", k, None, "xyz"[(k + j) % 3], None) for j, c in enumerate(["c1", "c2"]) for k in range(4)]
+    trials = _trials(items, rows)
+    dists = model_distributions(trials, items, [])
+    detail = design_spread_detail(dists)
+    assert np.isnan(detail["value"]) and "fewer than 2 valid answers" in detail["note"]
+    spec = parse_spec({"name": "x", "instrument": "survey", "data": {"loader": "builtin"}})
+    results = analyse_survey(trials, items, spec, tmp_path)
+    topics = {f["topic"]: f for f in results["findings"]}
+    assert topics["design noise vs human differences"]["verdict"] == "not assessed"
+    sampled = topics["sampled answers"]
+    assert sampled["verdict"] == "similarity biased by sampling"
+    assert results["models"]["m"]["elicitation"]["sampling"]["k_min"] == 1
+
+
+def _exact_ceiling(q: np.ndarray, k: int) -> float:
+    """E[1 − JSD(p̂_k, q)] by enumerating every multinomial outcome."""
+    from itertools import product
+
+    from scipy.stats import multinomial
+
+    total = 0.0
+    for counts in product(range(k + 1), repeat=len(q)):
+        if sum(counts) == k:
+            total += multinomial.pmf(counts, k, q) * (1 - jensenshannon(np.array(counts) / k, q, base=2))
+    return float(total)
+
+
+@pytest.mark.parametrize("k", [1, 10])
+def test_sampling_ceiling_matches_exact_enumeration(k: int) -> None:
+    """Item 2: the similarity a group-identical model gets from k samples (0.29 at k = 1 and
+    0.76 at k = 10 in the review's example)."""
+    from forkingpaths.instruments.survey.scoring import sampling_summary
+
+    item = SurveyItem("i", "q", ("a", "b", "c"), {"A": (0.2, 0.5, 0.3)})
+    dists = pd.DataFrame([{"item_id": "i", "probs": [0.2, 0.5, 0.3], "elicitation": "sample", "n_valid": k}])
+    summary = sampling_summary(dists, [item], np.random.default_rng(0), n_draws=4000)
+    exact = _exact_ceiling(np.array([0.2, 0.5, 0.3]), k)
+    assert summary["ceiling"] == pytest.approx(exact, abs=0.01)  # MC SE ≤ 0.5/sqrt(4000) ≈ 0.008
+    assert summary["bootstrap_bias"] < 0 or k == 1

@@ -20,10 +20,12 @@ from forkingpaths.instruments.survey.comparison import compare_models
 from forkingpaths.instruments.survey.extrapolation import candidate_splits, extrapolability
 from forkingpaths.instruments.survey.factors import SurveyParams
 from forkingpaths.instruments.survey.scoring import (
+    CEILING_WARN,
     alignment_table,
-    design_spread,
+    design_spread_detail,
     human_spread,
     model_distributions,
+    sampling_summary,
     uniform_reference,
 )
 from forkingpaths.instruments.survey.stability import stability
@@ -34,7 +36,7 @@ from forkingpaths.store import write_json, write_parquet
 
 SIMILARITY = "1 − Jensen–Shannon distance (base 2)"
 # Random streams shared by every model (their results must not depend on the model order).
-SPLIT_STREAM, EXTRAPOLATION_STREAM = 4, 5
+SPLIT_STREAM, EXTRAPOLATION_STREAM, SAMPLING_STREAM = 4, 5, 6
 
 
 def _rng(seed: int, stream: int) -> np.random.Generator:
@@ -114,10 +116,13 @@ def analyse_survey(trials: pd.DataFrame, items: list[SurveyItem], spec: Spec, ru
         base = _base_rows(model_align)
         model_dists = distributions[distributions["model"] == model]
         base_dists = model_dists[model_dists["persona"] == "none"] if "persona" in model_dists else model_dists
+        spread = design_spread_detail(base_dists)
         entry: dict[str, Any] = {
             "elicitation": _elicitation_summary(model_dists),
-            "design_spread": design_spread(base_dists),
+            "design_spread": spread["value"],
+            "design_spread_note": spread["note"],
         }
+        entry["elicitation"]["sampling"] = sampling_summary(model_dists, items, _rng(spec.seed, SAMPLING_STREAM))
         comparable, entry["item_set"] = _common_items(base) if not base.empty else (base, {"kind": "all", "n_items": 0})
         if comparable.empty or comparable["item_id"].nunique() < 2:
             entry["stability"] = {"available": False, "reason": "needs at least 2 scored items without a persona"}
@@ -202,6 +207,26 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
                     "rule": "a distribution is unscored when an option has no probability or no sampled answer was readable",
                 }
             )
+        sampling = readable.get("sampling")
+        if sampling:
+            out.append(
+                {
+                    "model": model,
+                    "topic": "sampled answers",
+                    "verdict": "similarity biased by sampling" if sampling["biased"] else "sampling bias small",
+                    "text": (
+                        f"Answers were sampled (k = {sampling['k_median']:g} valid answers per condition and item, median; "
+                        f"fewest {sampling['k_min']}): a model answering exactly like a group would score "
+                        f"{sampling['ceiling']:.2f} on average at this k, not 1, so similarities are biased downward "
+                        f"(parametric-bootstrap estimate of the bias of the reported similarities "
+                        f"{sampling['bootstrap_bias']:+.3f}); compare similarities only at equal k"
+                    ),
+                    "rule": (
+                        f"'similarity biased by sampling' when that ceiling is below {CEILING_WARN} (a convention); "
+                        "the similarities are not corrected"
+                    ),
+                }
+            )
         stab = entry["stability"]
         if stab.get("available"):
             out.append(_closest_group_finding(model, stab, entry["overall"], results))
@@ -227,6 +252,16 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
                     }
                 )
         design, human = entry["design_spread"], results["human_spread"]
+        if not np.isfinite(design) and entry.get("design_spread_note"):
+            out.append(
+                {
+                    "model": model,
+                    "topic": "design noise vs human differences",
+                    "verdict": "not assessed",
+                    "text": f"The design spread is {entry['design_spread_note']}",
+                    "rule": "the design spread needs at least 2 valid answers per sampled condition and 2 conditions",
+                }
+            )
         if np.isfinite(design) and np.isfinite(human):
             out.append(
                 {
@@ -237,7 +272,11 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
                         f"The model's answer shares move by {design:.3f} (SD across conditions) while the human groups "
                         f"differ by {human:.3f} (SD across groups), averaged over options and items"
                     ),
-                    "rule": "compares the across-condition SD of the model's option shares with the across-group SD of the human shares",
+                    "rule": (
+                        "compares the across-condition SD of the model's option shares (sampling noise removed) with the "
+                        "across-group SD of the human shares, both population SDs over the levels in the run; point "
+                        "values, no interval"
+                    ),
                 }
             )
         steer = entry["steerability"]

@@ -29,6 +29,7 @@ is not adjusted for few items (the finding flags fewer than FEW_CLUSTERS items).
 
 from __future__ import annotations
 
+import warnings
 from itertools import combinations
 from typing import Any
 
@@ -140,6 +141,13 @@ def candidate_splits(
     return held_sets, {"by": description["by"], "kind": f"{MAX_SPLITS} seeded random splits", "n_splits": len(held_sets)}
 
 
+def _mean_over_splits(rs: np.ndarray) -> np.ndarray:
+    """Mean r over the splits per resample, NaN when no split has an r (too few drawn items)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(rs, axis=1)
+
+
 def _split_rs(scores: np.ndarray, held: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Pearson r across groups per (resample, split): ``held`` is splits × items, ``weights``
     resamples × items, ``scores`` items × groups; returns resamples × splits."""
@@ -184,7 +192,7 @@ def extrapolability(
     rs = _split_rs(scores, held, ones)[0]
     r = float(np.nanmean(rs))
     weights = rng.multinomial(len(ids), np.full(len(ids), 1 / len(ids)), size=n_resamples).astype(float)
-    boot = np.nanmean(_split_rs(scores, held, weights), axis=1)
+    boot = _mean_over_splits(_split_rs(scores, held, weights))
     lower, upper = percentile_bounds(boot, level)
     r_reference = excess = None
     rs_reference = np.full(len(rs), np.nan)
@@ -192,7 +200,7 @@ def extrapolability(
         ref = reference.groupby(["item_id", "group"])["similarity"].mean().unstack("group").reindex(index=ids, columns=groups).to_numpy()
         rs_reference = _split_rs(ref, held, ones)[0]
         r_reference = float(np.nanmean(rs_reference))
-        boot_excess = boot - np.nanmean(_split_rs(ref, held, weights), axis=1)
+        boot_excess = boot - _mean_over_splits(_split_rs(ref, held, weights))
         lo_x, hi_x = percentile_bounds(boot_excess, level)
         excess = {"estimate": r - r_reference, "lower": float(lo_x), "upper": float(hi_x), "method": "item-bootstrap-percentile"}
     perms = np.argsort(rng.random((PERMUTATIONS, len(groups))), axis=1)
