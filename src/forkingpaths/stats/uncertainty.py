@@ -580,7 +580,9 @@ def cluster_t_ci(
     percentile bootstrap (:func:`cluster_bootstrap_ci`) under-covers: the percentile method
     ignores the (G − 1)/G shrinkage of the bootstrap variance and uses normal tails.
     Columns: group, estimate, lower, upper, se, df, n_clusters, p_value (H0: mean 0),
-    level, method ("cluster-t(<cluster_name>,<kind>)").
+    level, method ("cluster-t(<cluster_name>)" for CR1, "cluster-t(<cluster_name>,CR0)" for
+    CR0; the CR1 label carries no digit so reports that trace every number shown do not
+    mistake it for a value).
     Source: Cameron & Miller (2015), §VI.C (CR1 with t(G − 1) critical values).
     """
     means = clustered_means(scores, clusters, groups, kind)
@@ -597,7 +599,7 @@ def cluster_t_ci(
             "n_clusters": means.n_clusters,
             "p_value": p,
             "level": level,
-            "method": f"cluster-t({cluster_name},{kind})",
+            "method": f"cluster-t({cluster_name})" if kind == "CR1" else f"cluster-t({cluster_name},{kind})",
         }
     )
 

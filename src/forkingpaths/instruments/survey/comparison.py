@@ -96,7 +96,7 @@ def compare_models(
                 "n_tests": n_tests,
                 "simultaneous_critical_value": crit,
                 "method": (
-                    "cluster-t(item,CR1) intervals per group; simultaneous band over every pair and group by a "
+                    "cluster-t(item) intervals per group; simultaneous band over every pair and group by a "
                     "studentized max-|t| item bootstrap; sign-flip permutation test on per-item differences; "
                     "Holm across every pair and group of the run"
                 ),

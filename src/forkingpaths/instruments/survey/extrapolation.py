@@ -148,6 +148,14 @@ def _mean_over_splits(rs: np.ndarray) -> np.ndarray:
         return np.nanmean(rs, axis=1)
 
 
+def _null_summary(null: np.ndarray) -> dict[str, float]:
+    """Mean and 95% quantile of the permutation null (NaN when every permuted r is undefined)."""
+    finite = null[np.isfinite(null)]
+    if not finite.size:
+        return {"null_mean": float("nan"), "null_q95": float("nan")}
+    return {"null_mean": float(finite.mean()), "null_q95": float(np.quantile(finite, 0.95))}
+
+
 def _split_rs(scores: np.ndarray, held: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Pearson r across groups per (resample, split): ``held`` is splits × items, ``weights``
     resamples × items, ``scores`` items × groups; returns resamples × splits."""
@@ -218,7 +226,13 @@ def extrapolability(
     heldout_ids = [i for i, h in zip(ids, held[shown]) if h]
     return {
         "available": True,
-        "split": {**description, "n_splits": int(len(held)), "shown_heldout_items": heldout_ids},
+        "split": {
+            **description,
+            "n_splits": int(len(held)),
+            "evaluated_items": int(len(ids) - len(heldout_ids)),  # of the split shown in by_group
+            "heldout_items": len(heldout_ids),
+            "shown_heldout_items": heldout_ids,
+        },
         "n_groups": len(groups),
         "n_items": len(ids),
         "by_group": [{"group": g, "evaluated": float(a), "heldout": float(b)} for g, a, b in zip(groups, m_e, m_h)],
@@ -235,7 +249,7 @@ def extrapolability(
         "spearman_rho": spearman,
         "uniform_model_r": r_reference,
         "excess_over_uniform": excess,
-        "permutation": {"p_value": p_value, "n_permutations": PERMUTATIONS, "null_mean": float(np.nanmean(null)), "null_q95": float(np.nanquantile(null, 0.95))},
+        "permutation": {"p_value": p_value, "n_permutations": PERMUTATIONS, **_null_summary(null)},
         "verdict": {
             "word": "extrapolates" if extrapolates else "does not extrapolate",
             "rule": (

@@ -21,7 +21,7 @@ from forkingpaths.stats.variance import variance_components
 STABLE_CLOSEST_SHARE = 0.8
 STABLE_KENDALL_W = 0.7
 VARIANCE_RESAMPLES = 200
-METHOD = "cluster-t(item,CR1)"
+METHOD = "cluster-t(item)"
 
 
 def group_scores(
