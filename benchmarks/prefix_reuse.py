@@ -26,7 +26,8 @@ from pathlib import Path
 
 from forkingpaths.instruments.survey.data import load_survey_items
 from forkingpaths.design import expand_conditions
-from forkingpaths.examples import demo_spec
+from forkingpaths.instruments.base import TrialContext
+from forkingpaths.instruments.survey.examples import values_demo
 from forkingpaths.instruments.survey.instrument import SurveyInstrument
 from forkingpaths.models.base import Request
 from forkingpaths.models.llamacpp import LlamaCppBackend
@@ -35,13 +36,13 @@ from forkingpaths.models.llamacpp import embedded_model_path
 
 def demo_requests(n_items: int) -> list[Request]:
     """The demo's choice_logprobs requests for the first ``n_items`` built-in items."""
-    spec = demo_spec().with_overrides(limit=n_items)
+    spec = values_demo(n_items)
     instrument = SurveyInstrument(spec.instrument.params, spec.seed)
     items = load_survey_items(spec.data, Path.cwd())
     factors = instrument.expand_factors(spec.factors, items)
     backend_caps = LlamaCppBackend.capabilities
     return [
-        instrument.render(item, condition, 0, spec, backend_caps)
+        instrument.render(TrialContext(item, condition, 0, "llamacpp", spec, backend_caps))
         for item in items
         for condition in expand_conditions(factors)
     ]

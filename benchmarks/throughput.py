@@ -8,14 +8,14 @@ through two paths, in several interleaved rounds:
   one ``chat.completions.create`` per request with exactly the body
   ``OpenAICompatBackend`` sends for that request;
 * forkingpaths: the execution engine a run uses — ``request_key`` for every request, a
-  ``Job`` each, then ``forkingpaths.run.executor.execute`` with the real
+  ``Job`` each, then ``forkingpaths.execution.executor.execute`` with the real
   ``OpenAICompatBackend`` and a fresh ``ResponseCache`` in a temporary directory (cache
   lookup, retry wrapper with its timeout, label matching into a ``Response``, one
   committed SQLite insert per response).
 
 What is timed, on both paths: from a list of ``Request`` objects to every response in
 hand. Building the client/backend and opening the cache happen before the clock starts;
-closing them after it stops. The full ``forkingpaths.run`` pipeline is deliberately not
+closing them after it stops. The full ``forkingpaths.run()`` pipeline is deliberately not
 timed: loading data, expanding the design, parsing and analysis are work a bare client
 does not do, so including them would not measure the engine's overhead per request.
 
@@ -64,15 +64,16 @@ import openai
 from openai import AsyncOpenAI
 
 from forkingpaths.models.base import Message, Request, request_key
-from forkingpaths.models.openai_compat import MAX_TOP_LOGPROBS, OpenAICompatBackend
+from forkingpaths.models.openai_compat import MAX_TOP_LOGPROBS, OpenAIFactory
 from forkingpaths.models.llamacpp import embedded_model_path
-from forkingpaths.run.executor import Job, RetryPolicy, execute
+from forkingpaths.execution.executor import AsyncioExecutor, Job, RetryPolicy, execute
 from forkingpaths.store import ResponseCache
 
 TARGET_RATIO = 0.95
 MODEL_ALIAS = "smollm2"
 SERVER_START_TIMEOUT_S = 60.0
 API_KEY = "not-needed"  # a loopback llama.cpp server checks no key
+API_KEY_ENV = "FORKINGPATHS_BENCHMARK_NO_KEY"  # unset: a loopback server gets a placeholder key
 LABELS = ("A", "B", "C", "D")
 TOPICS = (
     "family", "friends", "leisure time", "politics", "work", "religion", "science", "tradition",
@@ -225,19 +226,18 @@ async def run_engine(base_url: str, requests: list[Request], concurrency: int, c
     Signal handling is left to this script (``handle_signals=False``) so that Ctrl-C
     always reaches the ``finally`` that stops the server.
     """
-    backend = OpenAICompatBackend(MODEL_ALIAS, base_url=base_url, api_key=API_KEY, max_concurrency=concurrency)
+    factory = OpenAIFactory(f"openai:{MODEL_ALIAS}@{base_url}", MODEL_ALIAS, base_url, API_KEY_ENV, 120.0, concurrency)
     cache = ResponseCache(cache_dir)
     gc.collect()  # garbage left by the other path is not collected on this path's clock
     try:
         start, cpu = time.perf_counter(), time.process_time()
-        jobs = [Job(request_key(backend.name, backend.identity, r, 0), MODEL_ALIAS, r, 0) for r in requests]
+        jobs = [Job(request_key(factory.name, factory.identity(), r, 0), MODEL_ALIAS, r, 0) for r in requests]
         outcomes, counters = await execute(
-            jobs, {MODEL_ALIAS: backend}, cache, concurrency=concurrency, policy=RetryPolicy(), handle_signals=False
+            jobs, {MODEL_ALIAS: factory}, cache, AsyncioExecutor(concurrency, RetryPolicy()), handle_signals=False
         )
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     finally:
         cache.close()
-        await backend.aclose()
     failed = [o.error for o in outcomes.values() if o.response is None]
     if failed or counters.retries or len(outcomes) != len(requests):
         raise RuntimeError(f"engine path: {len(failed)} failed, {counters.retries} retries; first error: {failed[:1]}")

@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from forkingpaths import __version__, registry
 from forkingpaths.design import Condition, Trial, expand_conditions, expand_trials
-from forkingpaths.errors import SpecError, UserError
+from forkingpaths.errors import RunDirectoryError, SpecError, UserError
 from forkingpaths.execution.executor import AsyncioExecutor, Counters, Executor, Job, Outcome, RetryPolicy, execute
 from forkingpaths.instruments.base import (
     CORE_COLUMNS,
@@ -173,7 +173,7 @@ def _check_overwrite(run_dir: Path, spec: Spec, overwrite: bool) -> None:
     if overwrite or not (run_dir / "manifest.json").is_file() or not old_spec.is_file():
         return
     if old_spec.read_text(encoding="utf-8") != spec_to_yaml(spec):
-        raise UserError(
+        raise RunDirectoryError(
             f"{run_dir}: holds a finished run of a different spec (other models, limit or settings); "
             "pass --overwrite to replace it, or --out to write elsewhere"
         )

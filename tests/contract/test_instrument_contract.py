@@ -18,6 +18,7 @@ import forkingpaths
 from forkingpaths import registry
 from forkingpaths.instruments.base import CORE_COLUMNS, StageResult, TrialContext, declared_columns
 from forkingpaths.pipeline import get_instrument, prepare
+from forkingpaths.report.html import write_report
 
 from . import scripted
 
@@ -80,6 +81,8 @@ def test_a_run_writes_typed_columns_and_a_rerun_makes_no_call(name: str, tmp_pat
     for column, arrow_type in columns.items():
         assert schema.field(column).type == arrow_type, column
     assert forkingpaths.load_run(run.directory).results == run.results
+    page = write_report(run.directory).read_text(encoding="utf-8")  # every instrument's report renders
+    assert '<section id="findings">' in page and '<section id="validity">' in page
     calls = len(scripted.CALLS)
     again = forkingpaths.run(spec, options)
     assert len(scripted.CALLS) == calls and again.manifest.counts.model_calls == 0

@@ -42,7 +42,6 @@ def main() -> None:
                 }
                 out.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
         results = json.loads((run.directory / "results.json").read_text(encoding="utf-8"))
-        results.pop("manifest", None)
         (HERE / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
         print(f"{len(rows)} responses, results with {len(results)} top-level keys", file=sys.stderr)
 

@@ -1,10 +1,13 @@
-"""The survey gives the same numbers as the golden run recorded before the architecture refactor.
+"""The survey gives the same numbers as the golden run.
 
-The run is answered entirely from a committed set of cached responses
-(``responses.jsonl``), so no model is called: the test fails if a change
-alters a request (a cache miss would call the embedded model) or any number
-of the analyses. Regenerate the golden files (make_golden.py) only for an
-intended change of numbers, and say why in the commit.
+The golden run was first recorded before the architecture refactor, and the
+refactored code reproduced every number of it; it was regenerated once since, when
+the statistics review (CR1 intervals, pairwise margins, Holm across targets, …)
+changed numbers on purpose. The run is answered entirely from a committed set of
+cached responses (``responses.jsonl``), so no model is called: the test fails if a
+change alters a request (a cache miss would call the embedded model) or any number
+of the analyses or findings. Regenerate the golden files (make_golden.py) only for
+an intended change of numbers, and say why in the commit.
 """
 
 from __future__ import annotations
@@ -65,9 +68,4 @@ def test_survey_numbers_match_the_golden_run(tmp_path: Path) -> None:
     assert run.manifest.counts.model_calls == 0, "a request changed: it missed the committed cache"
     assert run.manifest.counts.cache_hits == seeded
     golden = json.loads((HERE / "results.json").read_text(encoding="utf-8"))
-    golden_findings = golden.pop("findings")
-    golden.pop("instrument")
-    assert _same(golden, run.analyses) == []
-    assert [(f["model"], f["topic"], f["verdict"], f["text"], f["rule"]) for f in golden_findings] == [
-        (f.subject, f.topic, f.verdict, f.claim, f.rule) for f in run.findings
-    ]
+    assert _same(golden, run.results.model_dump(mode="json")) == []

@@ -39,11 +39,10 @@ def test_paired_difference_clustered_matches_statsmodels_and_ignores_repeat_matc
     a = rng.normal(size=30)[items] + rng.normal(size=items.size)
     b = rng.normal(size=30)[items] + rng.normal(size=items.size)
     iv = paired_difference(a, b, clusters=items)
-    fit = sm.OLS(a - b, np.ones((items.size, 1))).fit(
-        cov_type="cluster", cov_kwds={"groups": items, "use_correction": False}
-    )
-    assert iv.se == pytest.approx(fit.bse[0], rel=1e-10)
-    assert iv.method == "clustered-se(item)"
+    fit = sm.OLS(a - b, np.ones((items.size, 1))).fit(cov_type="cluster", cov_kwds={"groups": items}, use_t=True)
+    assert iv.se == pytest.approx(fit.bse[0], rel=1e-10)  # CR1, statsmodels' default
+    assert (iv.lower, iv.upper) == pytest.approx(tuple(fit.conf_int(0.05)[0]), rel=1e-10)  # t(G − 1)
+    assert iv.method == "clustered-se(item,CR1)"
     shuffled = b.reshape(30, 4)[:, ::-1].ravel()  # re-match repeats within each item
     assert paired_difference(a, shuffled, clusters=items).se == pytest.approx(iv.se, rel=1e-12)
 

@@ -68,22 +68,25 @@ def test_clt_se_matches_scipy_sem() -> None:
 
 
 def test_clustered_se_hand_worked_example() -> None:
-    # mean 0.75; residuals (.25, -.75 | .25, .25); cluster sums -0.5, 0.5; sqrt(0.5) / 4
-    assert clustered_se([1, 0, 1, 1], ["a", "a", "b", "b"]) == pytest.approx(np.sqrt(0.5) / 4)
+    # mean 0.75; residuals (.25, -.75 | .25, .25); cluster sums -0.5, 0.5; CR0 sqrt(0.5) / 4
+    assert clustered_se([1, 0, 1, 1], ["a", "a", "b", "b"], kind="CR0") == pytest.approx(np.sqrt(0.5) / 4)
+    # CR1 multiplies the variance by G/(G − 1) = 2
+    assert clustered_se([1, 0, 1, 1], ["a", "a", "b", "b"]) == pytest.approx(np.sqrt(2 * 0.5) / 4)
 
 
-def test_clustered_se_matches_statsmodels_without_correction() -> None:
+def test_clustered_se_cr0_matches_statsmodels_without_correction() -> None:
     y, items = _clustered_data(1)
-    assert clustered_se(y, items) == pytest.approx(_statsmodels_cluster_se(y, items, False), rel=1e-10)
+    assert clustered_se(y, items, kind="CR0") == pytest.approx(_statsmodels_cluster_se(y, items, False), rel=1e-10)
 
 
-def test_clustered_se_times_cr1_factor_matches_statsmodels_default() -> None:
+def test_clustered_se_default_is_cr1_and_matches_statsmodels_default() -> None:
     y, items = _clustered_data(2)
     g, n = len(np.unique(items)), y.size
     factor = np.sqrt(g / (g - 1) * (n - 1) / (n - 1))  # G/(G-1) · (N-1)/(N-K), K = 1
-    assert clustered_se(y, items) * factor == pytest.approx(
-        _statsmodels_cluster_se(y, items, True), rel=1e-10
-    )
+    assert clustered_se(y, items) == pytest.approx(_statsmodels_cluster_se(y, items, True), rel=1e-10)
+    assert clustered_se(y, items) == pytest.approx(clustered_se(y, items, kind="CR0") * factor, rel=1e-12)
+    with pytest.raises(ValueError, match="CR1"):
+        clustered_se(y, items, kind="CR2")  # type: ignore[arg-type]
 
 
 def test_clustered_se_exceeds_naive_se_with_item_effects() -> None:
@@ -111,10 +114,12 @@ def test_mean_ci_normal_interval_and_method_names() -> None:
     lo, hi = stats.norm.interval(0.9, loc=y.mean(), scale=stats.sem(y))
     assert (iv.lower, iv.upper, iv.method, iv.level) == (pytest.approx(lo), pytest.approx(hi), "clt", 0.9)
     clustered = mean_ci(y, items)
-    assert clustered.method == "clustered-se(item)"
-    assert clustered.upper - clustered.estimate == pytest.approx(
-        stats.norm.ppf(0.975) * clustered_se(y, items)
-    )
+    assert clustered.method == "clustered-se(item,CR1)"
+    g = len(np.unique(items))
+    assert clustered.upper - clustered.estimate == pytest.approx(stats.t.ppf(0.975, g - 1) * clustered_se(y, items))
+    fit = sm.OLS(y, np.ones((y.size, 1))).fit(cov_type="cluster", cov_kwds={"groups": items}, use_t=True)
+    assert (clustered.lower, clustered.upper) == pytest.approx(tuple(fit.conf_int(0.05)[0]), rel=1e-10)
+    assert mean_ci(y, items, kind="CR0").method == "clustered-se(item,CR0)"
     templates = np.arange(y.size) % 4
     two_way = mean_ci(y, items, second_clusters=templates, cluster_name="question")
     assert two_way.method == "two-way-clustered-se(question,template)"

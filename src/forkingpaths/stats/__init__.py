@@ -39,6 +39,8 @@ from forkingpaths.stats.paired import (
 )
 from forkingpaths.stats.power import min_detectable_effect, required_items
 from forkingpaths.stats.uncertainty import (
+    FEW_CLUSTERS,
+    ClusteredMeans,
     Interval,
     bootstrap_ci,
     bootstrap_replicates,
@@ -46,15 +48,22 @@ from forkingpaths.stats.uncertainty import (
     cluster_bootstrap_ci,
     cluster_bootstrap_means,
     cluster_resample_counts,
+    cluster_t_ci,
+    clustered_means,
     clustered_se,
+    contrasts,
     mean_ci,
     percentile_bounds,
+    simultaneous_band,
+    t_intervals,
     two_way_clustered_se,
     wilson_interval,
 )
 from forkingpaths.stats.variance import variance_components
 
 __all__ = [
+    "FEW_CLUSTERS",
+    "ClusteredMeans",
     "Interval",
     "benjamini_hochberg",
     "bootstrap_agreement_ci",
@@ -66,7 +75,10 @@ __all__ = [
     "cluster_bootstrap_ci",
     "cluster_bootstrap_means",
     "cluster_resample_counts",
+    "cluster_t_ci",
+    "clustered_means",
     "clustered_se",
+    "contrasts",
     "cohen_kappa",
     "fleiss_kappa",
     "holm",
@@ -87,7 +99,9 @@ __all__ = [
     "sign_flip_test",
     "similarity_js",
     "similarity_wasserstein",
+    "simultaneous_band",
     "specification_curve",
+    "t_intervals",
     "tost",
     "total_variation",
     "two_way_clustered_se",

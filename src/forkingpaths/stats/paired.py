@@ -47,12 +47,12 @@ def paired_difference(
     *,
     cluster_name: str = "item",
 ) -> Interval:
-    """Mean paired difference d̄ = mean(a − b) with a normal interval d̄ ± z·SE.
+    """Mean paired difference d̄ = mean(a − b) with the interval of :func:`mean_ci`.
 
     a[i] and b[i] are the scores of two models on the same trial slot (same item, same
     condition, same repeat). SE is s_d/sqrt(n) (:func:`clt_se` of d) when each item
-    appears once, or the clustered SE of d (:func:`clustered_se`) when ``clusters``
-    (e.g. item ids) group several trials per item. The clustered SE only uses per-item
+    appears once (d̄ ± z·SE), or the CR1 clustered SE of d (:func:`clustered_se`) with a
+    t(G − 1) critical value when ``clusters`` (e.g. item ids) group several trials per item. The clustered SE only uses per-item
     sums of d, so how repeats are matched within an item does not matter.
     Source: Miller (2024), "Adding Error Bars to Evals", arXiv:2411.00640 (paired
     differences).

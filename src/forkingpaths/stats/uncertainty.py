@@ -15,9 +15,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import special
+from scipy import special, stats
 
 __all__ = [
+    "FEW_CLUSTERS",
+    "ClusteredMeans",
     "Interval",
     "RngLike",
     "bootstrap_ci",
@@ -26,8 +28,13 @@ __all__ = [
     "cluster_bootstrap_ci",
     "cluster_bootstrap_means",
     "cluster_resample_counts",
+    "cluster_t_ci",
+    "clustered_means",
     "clustered_se",
+    "contrasts",
     "mean_ci",
+    "simultaneous_band",
+    "t_intervals",
     "two_way_clustered_se",
     "wilson_interval",
 ]
@@ -139,24 +146,49 @@ def _cluster_variance(resid: NDArray[np.float64], codes: NDArray[np.intp]) -> fl
     return float(np.dot(sums, sums) / resid.size**2)
 
 
-def clustered_se(scores: ArrayLike, clusters: ArrayLike) -> float:
+ClusterKind = Literal["CR1", "CR0"]
+
+FEW_CLUSTERS = 30
+"""Below this many clusters (items) an interval is flagged as resting on few items.
+
+A convention, not a theorem: Cameron & Miller (2015, §VI) treat "few clusters" as
+somewhere below 20-50; with 30 items CR1 with a t(G − 1) reference held its level in our
+simulations (tests/stats/test_clustered_t.py), with 10 items it was close but skewed
+scores can still under-cover."""
+
+
+def _cr_factor(n_clusters: ArrayLike, kind: ClusterKind) -> NDArray[np.float64]:
+    """The small-sample factor of the clustered variance: G/(G − 1) for CR1, 1 for CR0."""
+    if kind not in ("CR1", "CR0"):
+        raise ValueError(f"kind must be 'CR1' or 'CR0', got {kind!r}")
+    g = np.asarray(n_clusters, dtype=float)
+    if kind == "CR0":
+        return np.ones_like(g)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(g > 1, g / (g - 1.0), np.nan)
+
+
+def clustered_se(scores: ArrayLike, clusters: ArrayLike, kind: ClusterKind = "CR1") -> float:
     """Cluster-robust standard error of a mean (trials clustered by item, template, …).
 
-    SE_C = sqrt( (1/n²) Σ_c Σ_i Σ_j (s_ic − s̄)(s_jc − s̄) ) = sqrt( Σ_c (Σ_i (s_ic − s̄))² ) / n,
-    the sum over clusters of the squared within-cluster sum of residuals. Trials in
-    one cluster may be correlated; clusters are assumed independent. No small-sample
-    factor is applied: this equals statsmodels' OLS-on-a-constant ``cov_type='cluster'``
-    with ``use_correction=False`` (CR0). With few clusters (< ~30) it is biased downward.
-    With one trial per cluster it reduces to s_(ddof=0)/sqrt(n), slightly below
-    :func:`clt_se`.
-    Source: Miller (2024), "Adding Error Bars to Evals", arXiv:2411.00640
-    (clustered standard errors); Liang & Zeger (1986), Biometrika 73(1).
+    CR0: SE_C = sqrt( (1/n²) Σ_c Σ_i Σ_j (s_ic − s̄)(s_jc − s̄) ) = sqrt( Σ_c (Σ_i (s_ic − s̄))² ) / n,
+    the sum over clusters of the squared within-cluster sum of residuals.
+    CR1 (the default): the CR0 variance times G/(G − 1) for G clusters, the factor Stata
+    and statsmodels apply by default (for a mean their (N − 1)/(N − K) term is 1); it
+    equals statsmodels' OLS-on-a-constant ``cov_type='cluster'`` (``use_correction=True``);
+    CR0 equals ``use_correction=False``. CR0 is biased downward with few clusters; CR1
+    removes the leading part of that bias. Trials in one cluster may be correlated;
+    clusters are assumed independent. With one trial per cluster CR1 equals :func:`clt_se`.
+    Sources: Liang & Zeger (1986), Biometrika 73(1); Cameron & Miller (2015), "A
+    Practitioner's Guide to Cluster-Robust Inference", Journal of Human Resources 50(2),
+    §IV.A and §VI; Miller (2024), "Adding Error Bars to Evals", arXiv:2411.00640.
     """
     x = _as_scores(scores)
     codes, labels = _as_codes(clusters, x.size, "clusters")
     if len(labels) < 2:
         raise ValueError("a clustered standard error needs at least 2 clusters")
-    return float(np.sqrt(_cluster_variance(x - x.mean(), codes)))
+    factor = float(_cr_factor(len(labels), kind))
+    return float(np.sqrt(factor * _cluster_variance(x - x.mean(), codes)))
 
 
 def two_way_clustered_se(scores: ArrayLike, clusters_a: ArrayLike, clusters_b: ArrayLike) -> float:
@@ -193,28 +225,35 @@ def mean_ci(
     cluster_name: str = "item",
     second_clusters: ArrayLike | None = None,
     second_cluster_name: str = "template",
+    kind: ClusterKind = "CR1",
 ) -> Interval:
-    """Normal-approximation interval for a mean: s̄ ± z_{1−α/2}·SE.
+    """Interval for a mean: s̄ ± c·SE.
 
-    SE is :func:`clt_se` without clusters, :func:`clustered_se` with ``clusters`` and
-    :func:`two_way_clustered_se` when ``second_clusters`` is also given. The method is
-    named "clt", "clustered-se(<cluster_name>)" or
-    "two-way-clustered-se(<cluster_name>,<second_cluster_name>)".
-    Source: Miller (2024), arXiv:2411.00640; Cameron, Gelbach & Miller (2011).
+    Without clusters SE is :func:`clt_se` and c = z_{1−α/2} (method "clt"). With
+    ``clusters`` SE is :func:`clustered_se` (``kind`` CR1 by default, CR0 by name) and
+    c = t_{G−1, 1−α/2} for G clusters, the reference distribution Cameron & Miller (2015,
+    §VI.C) recommend with few clusters and that statsmodels and Stata use; the method is
+    "clustered-se(<cluster_name>,<kind>)". With ``second_clusters`` as well SE is
+    :func:`two_way_clustered_se` (no small-sample factor) and c = z (method
+    "two-way-clustered-se(<cluster_name>,<second_cluster_name>)").
+    Sources: Miller (2024), arXiv:2411.00640; Cameron & Miller (2015), Journal of Human
+    Resources 50(2); Cameron, Gelbach & Miller (2011).
     """
-    z = _z(level)
     x = _as_scores(scores)
     if second_clusters is not None and clusters is None:
         raise ValueError("second_clusters needs clusters as well")
+    crit = _z(level)
     if clusters is None:
         se, method = clt_se(x), "clt"
     elif second_clusters is None:
-        se, method = clustered_se(x, clusters), f"clustered-se({cluster_name})"
+        se, method = clustered_se(x, clusters, kind), f"clustered-se({cluster_name},{kind})"
+        n_clusters = len(_as_codes(clusters, x.size, "clusters")[1])
+        crit = float(stats.t.ppf(0.5 + level / 2.0, n_clusters - 1))
     else:
         se = two_way_clustered_se(x, clusters, second_clusters)
         method = f"two-way-clustered-se({cluster_name},{second_cluster_name})"
     est = float(x.mean())
-    return Interval(est, est - z * se, est + z * se, method, float(level), se)
+    return Interval(est, est - crit * se, est + crit * se, method, float(level), se)
 
 
 def wilson_interval(successes: int, n: int, level: float = 0.95) -> Interval:
@@ -379,19 +418,9 @@ def cluster_bootstrap_means(
     when ``groups`` is None), estimates shape (n_groups,), replicates (n_resamples, n_groups).
     ``groups`` may be a 1-D array-like or a pandas MultiIndex (labels are then tuples).
     """
-    x = _as_scores(scores)
-    c_codes, c_labels = _as_codes(clusters, x.size, "clusters")
-    if groups is None:
-        g_codes, g_labels = np.zeros(x.size, dtype=np.intp), pd.Index(["all"])
-    else:
-        g_codes, g_labels = _as_codes(groups, x.size, "groups")
-    n_c, n_g = len(c_labels), len(g_labels)
-    if n_c < 2:
-        raise ValueError("the cluster bootstrap needs at least 2 clusters")
-    weights = cluster_resample_counts(n_c, n_resamples, rng).astype(float)
-    cell = c_codes.astype(np.int64) * n_g + g_codes
-    sums = np.bincount(cell, weights=x, minlength=n_c * n_g).reshape(n_c, n_g)
-    counts = np.bincount(cell, minlength=n_c * n_g).reshape(n_c, n_g).astype(float)
+    g_labels, sums, counts = _cluster_matrices(scores, clusters, groups, "the cluster bootstrap")
+    n_g = len(g_labels)
+    weights = cluster_resample_counts(sums.shape[0], n_resamples, rng).astype(float)
     estimates = sums.sum(axis=0) / counts.sum(axis=0)
     both = weights @ np.hstack([sums, counts])
     with np.errstate(invalid="ignore"):
@@ -431,3 +460,185 @@ def cluster_bootstrap_ci(
             "method": f"cluster-bootstrap({cluster_name})",
         }
     )
+
+
+# ----------------------------------------------- clustered t intervals and simultaneous bands
+
+
+@dataclass(frozen=True)
+class ClusteredMeans:
+    """Group means of clustered scores with their cluster-robust covariance.
+
+    ``sums`` and ``counts`` are the clusters × groups matrices S_cg, N_cg; ``cov`` the
+    groups × groups covariance of the means; ``n_clusters`` the clusters in which each group
+    has scores. Built by :func:`clustered_means`.
+    """
+
+    labels: pd.Index
+    estimates: NDArray[np.float64]
+    cov: NDArray[np.float64]
+    n_clusters: NDArray[np.int64]
+    sums: NDArray[np.float64]
+    counts: NDArray[np.float64]
+    kind: str
+
+    def position(self, label: Any) -> int:
+        """The column of ``label`` in ``estimates`` and ``cov``."""
+        return int(self.labels.get_loc(label))
+
+
+def _cluster_matrices(
+    scores: ArrayLike, clusters: ArrayLike, groups: ArrayLike | None, what: str = "clustered inference"
+) -> tuple[pd.Index, NDArray[np.float64], NDArray[np.float64]]:
+    """Group labels and the clusters × groups sums S and counts N of the scores."""
+    x = _as_scores(scores)
+    c_codes, c_labels = _as_codes(clusters, x.size, "clusters")
+    if groups is None:
+        g_codes, g_labels = np.zeros(x.size, dtype=np.intp), pd.Index(["all"])
+    else:
+        g_codes, g_labels = _as_codes(groups, x.size, "groups")
+    n_c, n_g = len(c_labels), len(g_labels)
+    if n_c < 2:
+        raise ValueError(f"{what} needs at least 2 clusters")
+    cell = c_codes.astype(np.int64) * n_g + g_codes
+    sums = np.bincount(cell, weights=x, minlength=n_c * n_g).reshape(n_c, n_g)
+    counts = np.bincount(cell, minlength=n_c * n_g).reshape(n_c, n_g).astype(float)
+    return g_labels, sums, counts
+
+
+def clustered_means(
+    scores: ArrayLike, clusters: ArrayLike, groups: ArrayLike | None = None, kind: ClusterKind = "CR1"
+) -> ClusteredMeans:
+    """Trial-weighted mean of every group and the cluster-robust covariance of the means.
+
+    θ_g = Σ_c S_cg / N_g with N_g = Σ_c N_cg. With u_cg = S_cg − θ_g N_cg (the sum of group
+    g's residuals in cluster c) the sandwich covariance of two means is
+
+        V_gh = f_gh · Σ_c u_cg u_ch / (N_g N_h),  f_gh = G_gh/(G_gh − 1) (CR1) or 1 (CR0),
+
+    G_gh the clusters in which g or h has scores. For one group this is
+    :func:`clustered_se` squared; a contrast Σ_g λ_g θ_g has variance λᵀVλ, and because the
+    clusters are shared the covariance keeps contrasts between groups measured on the same
+    items paired. It is the linearisation (delta-method) variance of a ratio mean, the one
+    statsmodels computes for OLS on group indicators with ``cov_type='cluster'``.
+    Sources: Liang & Zeger (1986); Cameron & Miller (2015), Journal of Human Resources 50(2).
+    """
+    labels, sums, counts = _cluster_matrices(scores, clusters, groups)
+    totals = counts.sum(axis=0)
+    estimates = sums.sum(axis=0) / totals
+    resid = sums - estimates[None, :] * counts
+    absent = (counts == 0).astype(float)
+    either = counts.shape[0] - absent.T @ absent
+    cov = _cr_factor(either, kind) * (resid.T @ resid) / np.outer(totals, totals)
+    n_clusters = (counts > 0).sum(axis=0)
+    return ClusteredMeans(labels, estimates, cov, n_clusters, sums, counts, kind)
+
+
+def t_intervals(
+    estimates: ArrayLike, se: ArrayLike, df: ArrayLike, level: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Lower and upper bounds est ∓ t_{df,1−α/2}·se and the two-sided p-value 2·P[T_df ≥ |est/se|]."""
+    _check_level(level)
+    est, s, d = (np.asarray(v, dtype=float) for v in (estimates, se, df))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        crit = stats.t.ppf(0.5 + level / 2.0, d)
+        p = 2.0 * stats.t.sf(np.abs(est / s), d)
+    p = np.where(s > 0, p, np.where(est == 0, 1.0, 0.0))
+    return est - crit * s, est + crit * s, p
+
+
+def contrasts(means: ClusteredMeans, weights: ArrayLike, level: float = 0.95) -> pd.DataFrame:
+    """Linear contrasts λ_kᵀθ of clustered means with t(G_k − 1) intervals and p-values.
+
+    ``weights`` is contrasts × groups (a row per contrast). se_k = √(λ_kᵀVλ_k) with V from
+    :func:`clustered_means`; G_k is the number of clusters in which some group of the
+    contrast has scores. Columns: estimate, se, df, lower, upper, p_value.
+    """
+    lam = np.atleast_2d(np.asarray(weights, dtype=float))
+    est = lam @ means.estimates
+    se = np.sqrt(np.clip(np.einsum("kg,gh,kh->k", lam, means.cov, lam), 0.0, None))
+    involved = (np.abs(lam) > 0).astype(float) @ (means.counts > 0).T.astype(float) > 0
+    df = involved.sum(axis=1) - 1.0
+    lower, upper, p = t_intervals(est, se, df, level)
+    return pd.DataFrame({"estimate": est, "se": se, "df": df, "lower": lower, "upper": upper, "p_value": p})
+
+
+def cluster_t_ci(
+    scores: ArrayLike,
+    clusters: ArrayLike,
+    groups: ArrayLike | None = None,
+    level: float = 0.95,
+    *,
+    kind: ClusterKind = "CR1",
+    cluster_name: str = "item",
+) -> pd.DataFrame:
+    """Cluster-robust t intervals for every group's mean, one row per group.
+
+    θ_g ± t_{G_g − 1, 1−α/2} · √V_gg (:func:`clustered_means`), G_g the clusters group g
+    appears in. This is what statsmodels reports for a mean with ``cov_type='cluster'``
+    and ``use_t=True``. With 10-30 items it holds its level where the item-clustered
+    percentile bootstrap (:func:`cluster_bootstrap_ci`) under-covers: the percentile method
+    ignores the (G − 1)/G shrinkage of the bootstrap variance and uses normal tails.
+    Columns: group, estimate, lower, upper, se, df, n_clusters, p_value (H0: mean 0),
+    level, method ("cluster-t(<cluster_name>)" for CR1, "cluster-t(<cluster_name>,CR0)" for
+    CR0; the CR1 label carries no digit so reports that trace every number shown do not
+    mistake it for a value).
+    Source: Cameron & Miller (2015), §VI.C (CR1 with t(G − 1) critical values).
+    """
+    means = clustered_means(scores, clusters, groups, kind)
+    se = np.sqrt(np.diag(means.cov))
+    lower, upper, p = t_intervals(means.estimates, se, means.n_clusters - 1, level)
+    return pd.DataFrame(
+        {
+            "group": list(means.labels),
+            "estimate": means.estimates,
+            "lower": lower,
+            "upper": upper,
+            "se": se,
+            "df": means.n_clusters - 1,
+            "n_clusters": means.n_clusters,
+            "p_value": p,
+            "level": level,
+            "method": f"cluster-t({cluster_name})" if kind == "CR1" else f"cluster-t({cluster_name},{kind})",
+        }
+    )
+
+
+def simultaneous_band(
+    means: ClusteredMeans, level: float = 0.95, n_resamples: int = 2000, rng: RngLike = 0
+) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
+    """A studentized max-|t| cluster-bootstrap band covering every group's mean at once.
+
+    Each replicate draws the clusters with replacement (weights w_bc, as in
+    :func:`cluster_bootstrap_means`) and recomputes every mean θ*_bg and its clustered
+    standard error se*_bg (the same estimator on the resample, the CR factor taken from the
+    number of drawn clusters); t*_bg = (θ*_bg − θ̂_g) / se*_bg. With c the level-quantile of
+    max_g |t*_bg| the band is θ̂_g ± c·se_g, se_g from :func:`clustered_means`. Studentizing
+    puts all groups on one scale, so the maximum is not dominated by the noisiest group and
+    the band's tails need only the level-quantile of one statistic (not the α/(2m)
+    percentiles a Bonferroni band needs, which 1,000 replicates estimate badly).
+    Replicates in which a group is absent or has zero standard error are ignored for that
+    group (a replicate equal to θ̂ counts as t* = 0, so identical scores give a band of width 0).
+    Returns (lower, upper, c).
+    Sources: Romano & Wolf (2005), "Exact and approximate stepdown methods for multiple
+    hypothesis testing", JASA 100(469) (the studentized max statistic); Hall (1992), The
+    Bootstrap and Edgeworth Expansion, §4.3 (bootstrap-t); Montiel Olea & Plagborg-Møller
+    (2019), "Simultaneous confidence bands", Journal of Applied Econometrics 34(1) (sup-t).
+    """
+    _check_level(level)
+    s, n = means.sums, means.counts
+    weights = cluster_resample_counts(s.shape[0], n_resamples, rng).astype(float)
+    total = weights @ n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        theta = (weights @ s) / total
+        ss = weights @ (s * s) - 2.0 * theta * (weights @ (s * n)) + theta**2 * (weights @ (n * n))
+        drawn = weights @ (n > 0).astype(float)
+        se_star = np.sqrt(_cr_factor(drawn, means.kind) * np.clip(ss, 0.0, None)) / total
+        gap = np.abs(theta - means.estimates[None, :])
+        t_star = np.where(gap == 0, 0.0, gap / se_star)  # a replicate equal to θ̂ counts as t* = 0
+    t_star = np.where(np.isfinite(t_star), t_star, -np.inf)
+    row_max = t_star.max(axis=1)
+    row_max = row_max[np.isfinite(row_max)]
+    crit = float(np.quantile(row_max, level)) if row_max.size else float("nan")
+    se = np.sqrt(np.diag(means.cov))
+    return means.estimates - crit * se, means.estimates + crit * se, crit

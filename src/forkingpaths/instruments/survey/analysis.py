@@ -14,20 +14,25 @@ import pandas as pd
 
 from forkingpaths.instruments.survey.data.items import SurveyItem
 from forkingpaths.instruments.survey.comparison import compare_models
-from forkingpaths.instruments.survey.extrapolation import extrapolability
+from forkingpaths.instruments.survey.extrapolation import candidate_splits, extrapolability
 from forkingpaths.instruments.survey.factors import SurveyParams
 from forkingpaths.instruments.survey.scoring import (
+    CEILING_WARN,
     alignment_table,
-    design_spread,
+    design_spread_detail,
     human_spread,
     model_distributions,
+    sampling_summary,
     uniform_reference,
 )
 from forkingpaths.instruments.survey.stability import stability
 from forkingpaths.instruments.survey.steering import steerability
 from forkingpaths.spec import Spec
+from forkingpaths.stats.uncertainty import FEW_CLUSTERS, cluster_t_ci
 
 SIMILARITY = "1 − Jensen–Shannon distance (base 2)"
+# Random streams shared by every model (their results must not depend on the model order).
+SPLIT_STREAM, EXTRAPOLATION_STREAM, SAMPLING_STREAM = 4, 5, 6
 
 
 def _rng(seed: int, stream: int) -> np.random.Generator:
@@ -97,16 +102,21 @@ def analyse_survey(trials: pd.DataFrame, items: list[SurveyItem], spec: Spec) ->
         "human_spread": spread_human,
         "models": {},
     }
+    # one set of extrapolation splits for the whole run, whatever the models' order
+    splits = candidate_splits(item_table, params.holdout, _rng(spec.seed, SPLIT_STREAM))
     # every model gets an entry, even one whose answers could not be scored at all
     for index, model in enumerate(distributions["model"].unique() if len(distributions) else []):
         model_align = align[align["model"] == model]
         base = _base_rows(model_align)
         model_dists = distributions[distributions["model"] == model]
         base_dists = model_dists[model_dists["persona"] == "none"] if "persona" in model_dists else model_dists
+        spread = design_spread_detail(base_dists)
         entry: dict[str, Any] = {
             "elicitation": _elicitation_summary(model_dists),
-            "design_spread": design_spread(base_dists),
+            "design_spread": spread["value"],
+            "design_spread_note": spread["note"],
         }
+        entry["elicitation"]["sampling"] = sampling_summary(model_dists, items, _rng(spec.seed, SAMPLING_STREAM))
         comparable, entry["item_set"] = _common_items(base) if not base.empty else (base, {"kind": "all", "n_items": 0})
         if comparable.empty or comparable["item_id"].nunique() < 2:
             entry["stability"] = {"available": False, "reason": "needs at least 2 scored items without a persona"}
@@ -117,7 +127,7 @@ def analyse_survey(trials: pd.DataFrame, items: list[SurveyItem], spec: Spec) ->
         entry["steerability"] = steerability(model_align, factor_names, level, n_resamples, _rng(spec.seed, 10 * index + 3))
         entry["extrapolability"] = (
             extrapolability(
-                base, item_table, params.holdout, level, n_resamples, _rng(spec.seed, 10 * index + 4), reference
+                base, item_table, params.holdout, level, n_resamples, _rng(spec.seed, EXTRAPOLATION_STREAM), reference, splits
             )
             if not base.empty
             else {"available": False, "reason": "no scored items"}
@@ -148,13 +158,21 @@ def _elicitation_summary(distributions: pd.DataFrame) -> dict[str, Any]:
 
 
 def _overall(base: pd.DataFrame, level: float, n_resamples: int, rng: np.random.Generator) -> list[dict[str, Any]]:
-    """Mean similarity per group pooled over base conditions, item-clustered bootstrap CI."""
-    from forkingpaths.stats.uncertainty import cluster_bootstrap_ci
+    """Mean similarity per group pooled over base conditions, item-clustered CR1 t interval
+    (``n_resamples`` and ``rng`` unused; see docs/statistics.md for why not the percentile bootstrap)."""
+    table = cluster_t_ci(base["similarity"].to_numpy(), base["item_id"].to_numpy(), base["group"].to_numpy(), level)
+    table = table.drop(columns=["p_value"])  # H0 "mean similarity 0" is of no interest
+    return table.sort_values(["estimate", "group"], ascending=[False, True]).to_dict(orient="records")
 
-    table = cluster_bootstrap_ci(
-        base["similarity"].to_numpy(), base["item_id"].to_numpy(), base["group"].to_numpy(), n_resamples, level, rng
+
+def few_items_note(n_items: int) -> str:
+    """A clause for finding texts that rest on fewer than FEW_CLUSTERS items, else ''."""
+    if n_items >= FEW_CLUSTERS:
+        return ""
+    return (
+        f" (only {n_items} items: item-clustered intervals and tests rest on few items and may fall short of "
+        f"their level; fewer than {FEW_CLUSTERS} items is flagged)"
     )
-    return table.sort_values("estimate", ascending=False).to_dict(orient="records")
 
 
 def _fmt(interval: dict[str, Any]) -> str:
@@ -183,26 +201,61 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
                     "rule": "a distribution is unscored when an option has no probability or no sampled answer was readable",
                 }
             )
+        sampling = readable.get("sampling")
+        if sampling:
+            out.append(
+                {
+                    "model": model,
+                    "topic": "sampled answers",
+                    "verdict": "similarity biased by sampling" if sampling["biased"] else "sampling bias small",
+                    "text": (
+                        f"Answers were sampled (k = {sampling['k_median']:g} valid answers per condition and item, median; "
+                        f"fewest {sampling['k_min']}): a model answering exactly like a group would score "
+                        f"{sampling['ceiling']:.2f} on average at this k, not 1, so similarities are biased downward "
+                        f"(parametric-bootstrap estimate of the bias of the reported similarities "
+                        f"{sampling['bootstrap_bias']:+.3f}); compare similarities only at equal k"
+                    ),
+                    "rule": (
+                        f"'similarity biased by sampling' when that ceiling is below {CEILING_WARN} (a convention); "
+                        "the similarities are not corrected"
+                    ),
+                }
+            )
         stab = entry["stability"]
         if stab.get("available"):
             out.append(_closest_group_finding(model, stab, entry["overall"], results))
             if stab["claim"] is not None:
                 shares = stab["claim"]["shares"]
-                modal = stab["closest_group"]["modal"]
+                target = stab["claim"].get("target", stab["closest_group"]["modal"])
                 out.append(
                     {
                         "model": model,
                         "topic": "specification curve",
                         "verdict": "robust" if shares["holds_significant"] == 1.0 else "not robust",
                         "text": (
-                            f"'{names.get(modal, modal)} is the closest group' holds with a margin whose interval excludes 0 in "
+                            f"'{names.get(target, target)} is the closest group' holds with a margin whose interval excludes 0 in "
                             f"{shares['holds_significant']:.0%} of conditions, holds without significance in "
                             f"{shares['holds_not_significant']:.0%} and is reversed in {shares['reversed']:.0%}"
+                            f"{few_items_note(entry['item_set']['n_items'])}"
                         ),
-                        "rule": "robust when the claim holds significantly in every condition",
+                        "rule": (
+                            "robust when the claim holds significantly in every condition; a condition's margin interval "
+                            "is built from the pairwise margins over every other group (lower: the smallest lower bound; "
+                            "upper: the smallest Bonferroni upper bound)"
+                        ),
                     }
                 )
         design, human = entry["design_spread"], results["human_spread"]
+        if not np.isfinite(design) and entry.get("design_spread_note"):
+            out.append(
+                {
+                    "model": model,
+                    "topic": "design noise vs human differences",
+                    "verdict": "not assessed",
+                    "text": f"The design spread is {entry['design_spread_note']}",
+                    "rule": "the design spread needs at least 2 valid answers per sampled condition and 2 conditions",
+                }
+            )
         if np.isfinite(design) and np.isfinite(human):
             out.append(
                 {
@@ -213,7 +266,11 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
                         f"The model's answer shares move by {design:.3f} (SD across conditions) while the human groups "
                         f"differ by {human:.3f} (SD across groups), averaged over options and items"
                     ),
-                    "rule": "compares the across-condition SD of the model's option shares with the across-group SD of the human shares",
+                    "rule": (
+                        "compares the across-condition SD of the model's option shares (sampling noise removed) with the "
+                        "across-group SD of the human shares, both population SDs over the levels in the run; point "
+                        "values, no interval"
+                    ),
                 }
             )
         steer = entry["steerability"]
@@ -221,16 +278,27 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
             targets = steer["targets"]
             specific = sum(t["specific"] for t in targets)
             steers = sum(t["steers"] for t in targets)
+            backfires = sum(t.get("backfires", False) for t in targets)
+            text = (
+                f"Personas move the model toward their target group for {steers} of {len(targets)} targets; "
+                f"the move is specific (target gains more than other groups) for {specific} of {len(targets)}"
+            )
+            if backfires:
+                text += f"; for {backfires} of {len(targets)} the persona moves the model away from its target (backfires)"
+            n_items = min((t["n_items"] for t in targets), default=0)
             out.append(
                 {
                     "model": model,
                     "topic": "steerability",
-                    "verdict": "specific" if specific == len(targets) else ("partial" if specific else "not specific"),
-                    "text": (
-                        f"Personas move the model toward their target group for {steers} of {len(targets)} targets; "
-                        f"the move is specific (target gains more than other groups) for {specific} of {len(targets)}"
+                    "verdict": (
+                        "backfires" if backfires and not specific
+                        else "specific" if specific == len(targets) else ("partial" if specific else "not specific")
                     ),
-                    "rule": steer["rule"] + "; the verdict is 'specific' when every target is, 'partial' when some are",
+                    "text": text + few_items_note(n_items),
+                    "rule": steer["rule"] + (
+                        "; the verdict is 'specific' when every target is, 'partial' when some are, "
+                        "'backfires' when none is specific and some target backfires"
+                    ),
                 }
             )
         extra = entry["extrapolability"]
@@ -241,10 +309,7 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
                     "model": model,
                     "topic": "extrapolability",
                     "verdict": extra["verdict"]["word"],
-                    "text": (
-                        f"Group similarities on evaluated vs held-out items ({extra['split']['by']} split) correlate "
-                        f"r = {_fmt(r)}; permutation p = {extra['permutation']['p_value']:.3f}"
-                    ),
+                    "text": _extrapolation_text(extra),
                     "rule": extra["verdict"]["rule"],
                 }
             )
@@ -252,35 +317,70 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
         if not comparison.get("available"):
             continue
         n = len(comparison["by_group"])
+        a, b = comparison["a"], comparison["b"]
+        if comparison["closer_a"] or comparison["closer_b"]:
+            text = f"{a} is closer than {b} to {comparison['closer_a']} of {n} groups and further from {comparison['closer_b']} of {n}"
+        else:
+            text = f"No group in which {a} and {b} differ reliably ({n} groups compared)"
+        n_items = min((r.get("n_items", FEW_CLUSTERS) for r in comparison["by_group"]), default=0)
         out.append(
             {
-                "model": f"{comparison['a']} vs {comparison['b']}",
+                "model": f"{a} vs {b}",
                 "topic": "model comparison",
                 "verdict": "models differ" if comparison["closer_a"] or comparison["closer_b"] else "no reliable difference",
-                "text": (
-                    f"{comparison['a']} is closer than {comparison['b']} to {comparison['closer_a']} of {n} groups "
-                    f"and further from {comparison['closer_b']} (paired differences over the same items and conditions)"
+                "text": text + " (paired differences over the same items and conditions)" + few_items_note(n_items),
+                "rule": (
+                    f"a group counts when its Holm-adjusted sign-flip p-value is below {1 - level:.2f}; Holm runs over "
+                    f"all {comparison.get('n_tests', n)} (model pair, group) tests of the run"
                 ),
-                "rule": f"a group counts when its Holm-adjusted sign-flip p-value is below {1 - level:.2f}",
             }
         )
     return out
 
 
+def _extrapolation_text(extra: dict[str, Any]) -> str:
+    r, splits = extra["pearson_r"], extra.get("splits") or {}
+    text = (
+        f"Group similarities on evaluated vs held-out items correlate r = {_fmt(r)} on average over "
+        f"{extra['split'].get('n_splits', 1)} {extra['split']['by']} splits ({extra['split'].get('kind', 'one split')}; "
+        f"r ranges {splits.get('r_min', r['estimate']):.2f} to {splits.get('r_max', r['estimate']):.2f}); "
+        f"permutation p = {extra['permutation']['p_value']:.3f}"
+    )
+    excess = extra.get("excess_over_uniform")
+    if excess:
+        text += f"; r minus a uniform model's r = {_fmt(excess)}"
+    return text + few_items_note(int(extra.get("n_items", FEW_CLUSTERS)))
+
+
 def _closest_group_finding(model: str, stab: dict[str, Any], overall: list[dict[str, Any]], results: dict[str, Any]) -> dict[str, Any]:
+    """The headline on the closest group: the pooled closest group (``overall``'s first row, the
+    terminal table's rank 1 and the specification curve's claim), how many conditions it leads in,
+    whether the items resolve it, and where the other summaries point elsewhere."""
     names = results["design"]["group_names"]
     level = results["settings"]["level"]
     closest = stab["closest_group"]
-    modal = closest["modal"]
-    pooled = next(row for row in overall if row["group"] == modal)
+    pooled_closest = stab.get("closest") or {"group": closest["modal"], "resolved": False, "margins": []}
+    target = pooled_closest["group"]
+    pooled = next(row for row in overall if row["group"] == target)
+    leads = int(closest["counts"].get(target, 0))
     text = (
-        f"Closest group: {names.get(modal, modal)} in {closest['modal_count']} of {closest['n_conditions']} "
-        f"conditions (mean similarity {_fmt(pooled)}, {level:.0%} CI)"
+        f"Closest group: {names.get(target, target)} (highest mean similarity over the no-persona conditions, "
+        f"{_fmt(pooled)}, {level:.0%} CI), closest in {leads} of {closest['n_conditions']} conditions"
     )
-    if closest["tied_with"]:
-        text += f", tied with {', '.join(names.get(g, g) for g in closest['tied_with'])}"
+    margins = pooled_closest.get("margins") or []
+    if margins:
+        runner = min(margins, key=lambda m: m["estimate"])
+        text += (
+            f"; its margin over the runner-up {names.get(runner['group'], runner['group'])} is {_fmt(runner)}"
+            + ("" if pooled_closest["resolved"] else ", so the items do not separate them")
+        )
+    if closest["modal"] != target:
+        text += f"; most often closest condition by condition: {names.get(closest['modal'], closest['modal'])} ({closest['modal_count']})"
     if stab["p_closest"]:
-        text += f"; probability of being closest across conditions and item resamples {stab['p_closest'][modal]:.2f}"
+        text += f"; probability of being closest across conditions and item resamples {stab['p_closest'].get(target, 0.0):.2f}"
+        top_p = max(stab["p_closest"], key=lambda g: stab["p_closest"][g])
+        if top_p != target:
+            text += f" (highest: {names.get(top_p, top_p)}, {stab['p_closest'][top_p]:.2f})"
     if stab["kendall_w"] is not None:
         text += f"; Kendall's W across conditions {stab['kendall_w']:.2f}"
     top = _top_design_factor(stab["variance_components"], list(results["design"]["factors"]))
@@ -290,6 +390,7 @@ def _closest_group_finding(model: str, stab: dict[str, Any], overall: list[dict[
             f"; the largest design factor is {factor} ({main + interaction:.0%} of variance: "
             f"{main:.0%} alike for all items, {interaction:.0%} varying by item)"
         )
+    text += few_items_note(int(pooled.get("n_clusters", FEW_CLUSTERS)))
     return {"model": model, "topic": "closest group", "verdict": stab["verdict"]["word"], "text": text, "rule": stab["verdict"]["rule"]}
 
 

@@ -113,7 +113,7 @@ class SurveyRecord:
 
 #: Verdict words that mean the claim holds (shown in the "good" tone); see docs/survey.md.
 GOOD_VERDICTS = frozenset(
-    {"stable", "robust", "specific", "extrapolates", "design noise below group differences"}
+    {"stable", "robust", "specific", "extrapolates", "design noise below group differences", "sampling bias small"}
 )
 BAD_VERDICTS = frozenset({"no scored answers"})
 

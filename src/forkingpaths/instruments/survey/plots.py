@@ -54,6 +54,9 @@ STEER_METRICS = (
 
 
 def _interval(record: dict[str, Any], digits: int = 3) -> str:
+    """``0.612 [0.540, 0.680]``; an interval that could not be computed (too few items) says so."""
+    if record.get("lower") is None or record.get("upper") is None:
+        return f"{record['estimate']:.{digits}f} (no interval: too few items)"
     return f"{record['estimate']:.{digits}f} [{record['lower']:.{digits}f}, {record['upper']:.{digits}f}]"
 
 
@@ -72,14 +75,24 @@ def varying_factors(conditions: list[dict[str, Any]]) -> list[str]:
 
 
 def claim_class(row: dict[str, Any]) -> str:
-    """The class of one condition's margin, by the rule of ``claim_shares`` (shown in the legend)."""
-    if row["margin_lower"] > 0:
+    """The class of one condition's margin, by the rule of ``claim_shares`` (shown in the legend);
+    a margin without an interval (``None`` bounds) is never significant."""
+    lower, upper = row["margin_lower"], row["margin_upper"]
+    if lower is not None and lower > 0:
         return "holds_significant"
-    if row["margin_upper"] < 0:
+    if upper is not None and upper < 0:
         return "reversed_significant"
     if row["margin"] > 0:
         return "holds_not_significant"
     return "reversed_not_significant" if row["margin"] < 0 else "zero"
+
+
+def _bounds(record: dict[str, Any]) -> tuple[float, float]:
+    """An interval's bounds for drawing; a bound that could not be computed collapses onto the estimate
+    (the tooltip says "no interval"), so no whisker is drawn where there is none."""
+    estimate = record["estimate"]
+    lower, upper = record.get("lower"), record.get("upper")
+    return (estimate if lower is None else lower), (estimate if upper is None else upper)
 
 
 def _interval_mark(x_lo: float, x_hi: float, y_lo: float, y_hi: float, cx: float, cy: float, colour: str) -> str:
@@ -100,12 +113,15 @@ def _legend(entries: list[tuple[str, str]], x: float, y: float) -> str:
 
 
 def spec_curve(results: Results, model: str) -> Markup | None:
-    """Similarity to the modal closest group per condition, sorted, with the factor levels beneath."""
+    """Similarity to the claim's target (the pooled closest group) per condition, sorted, with the factor levels beneath."""
     base = ("models", model, "stability", "specification_curve")
     curve: list[dict[str, Any]] = results.get(*base) or []
     if not curve:
         return None
-    target = group_name(results, results.get("models", model, "stability", "closest_group", "modal", default=""))
+    stab = ("models", model, "stability")
+    target = group_name(
+        results, results.get(*stab, "claim", "target", default=None) or results.get(*stab, "closest_group", "modal", default="")
+    )
     order = sorted(range(len(curve)), key=lambda i: curve[i]["rank"])
     factors = varying_factors([row["levels"] for row in curve])
     rows = [(f, level) for f in factors for level in sorted({str(row["levels"][f]) for row in curve})]
@@ -113,7 +129,7 @@ def spec_curve(results: Results, model: str) -> Markup | None:
     matrix_top = top + panel + 30
     height = matrix_top + 16 * len(rows) + 10
     step = (WIDTH - left - right) / len(curve)
-    lo, hi = padded_domain([r["lower"] for r in curve] + [r["upper"] for r in curve])
+    lo, hi = padded_domain([r[k] for r in curve for k in ("lower", "upper", "estimate") if r[k] is not None])
     y = Scale(lo, hi, top + panel, top)
     parts = [y_axis(y, left, WIDTH - right, f"similarity to {clipped(target, 20)}")]
     for position, index in enumerate(order):
@@ -123,11 +139,15 @@ def spec_curve(results: Results, model: str) -> Markup | None:
         lines = [
             levels_text(row["levels"]),
             f"similarity to {target}: {_interval(row)}",
-            f"margin over the runner-up ({group_name(results, row['runner_up'])}): "
-            f"{row['margin']:.3f} [{row['margin_lower']:.3f}, {row['margin_upper']:.3f}]",
+            f"margin over the runner-up ({group_name(results, row['runner_up'])}): {row['margin']:.3f} "
+            + (
+                f"[{row['margin_lower']:.3f}, {row['margin_upper']:.3f}]"
+                if row["margin_lower"] is not None and row["margin_upper"] is not None
+                else "(no interval: too few items)"
+            ),
             f"rank {row['rank']} · {row['method']}",
         ]
-        body = tooltip(lines) + _interval_mark(cx, cx, y(row["lower"]), y(row["upper"]), cx, y(row["estimate"]), colour)
+        body = tooltip(lines) + _interval_mark(cx, cx, *map(y, _bounds(row)), cx, y(row["estimate"]), colour)
         parts.append(mark(body, results.pointer(*base, index)))
         parts.append(text(cx, top + panel + 16, f"#{row['rank']}", text_anchor="middle", fill=MUTED, font_size=10))
         for r, (factor, level) in enumerate(rows):
@@ -157,7 +177,7 @@ def forest(results: Results, models: list[str]) -> Markup | None:
     left, right, top = 200, 30, 30 if len(drawn) > 1 else 10
     band = 8 + 12 * len(drawn)
     height = top + band * len(groups) + 44
-    values = [v for m in drawn for row in entries[m] for v in (row["lower"], row["upper"])]
+    values = [v for m in drawn for row in entries[m] for v in _bounds(row)]
     x = Scale(*padded_domain(values), left, WIDTH - right)
     parts = [x_axis(x, top, top + band * len(groups), "similarity (1 − Jensen–Shannon distance)")]
     for g, group in enumerate(groups):
@@ -171,7 +191,7 @@ def forest(results: Results, models: list[str]) -> Markup | None:
             cy = top + band * groups.index(row["group"]) + 10 + 12 * k
             lines = [model, f"{group_name(results, row['group'])}: {_interval(row)}", row["method"]]
             body = tooltip(lines) + _interval_mark(
-                x(row["lower"]), x(row["upper"]), cy, cy, x(row["estimate"]), cy, colour
+                *map(x, _bounds(row)), cy, cy, x(row["estimate"]), cy, colour
             )
             parts.append(mark(body, results.pointer("models", model, "overall", index)))
     if len(drawn) > 1:
@@ -372,7 +392,7 @@ def steerability(results: Results, model: str) -> Markup | None:
             cy = y0 + row_h * m + row_h / 2
             lines = [f"{target['level']} · {label}: {_interval(record, 4)}", target["method"]]
             body = tooltip(lines) + _interval_mark(
-                x(record["lower"]), x(record["upper"]), cy, cy, x(record["estimate"]), cy, colour
+                *map(x, _bounds(record)), cy, cy, x(record["estimate"]), cy, colour
             )
             parts.append(mark(body, results.pointer(*base, t, metric)))
     parts.append(_legend([(colour, label) for _, label, colour in STEER_METRICS], left, 14))
@@ -415,7 +435,7 @@ def comparison(results: Results, index: int) -> Markup | None:
     left, right, top, band = 200, 30, 10, 20
     height = top + band * len(rows) + 44
     x = Scale(
-        *padded_domain([r["lower"] for r in rows] + [r["upper"] for r in rows], include=[0.0]), left, WIDTH - right
+        *padded_domain([b for r in rows for b in _bounds(r)], include=[0.0]), left, WIDTH - right
     )
     parts = [
         x_axis(
@@ -437,6 +457,6 @@ def comparison(results: Results, index: int) -> Markup | None:
             f"difference {_interval(row)}",
             f"p = {row['p_value']:.4f}, Holm-adjusted p = {row['p_holm']:.4f}",
         ]
-        body = tooltip(lines) + _interval_mark(x(row["lower"]), x(row["upper"]), cy, cy, x(row["estimate"]), cy, colour)
+        body = tooltip(lines) + _interval_mark(*map(x, _bounds(row)), cy, cy, x(row["estimate"]), cy, colour)
         parts.append(mark(body, results.pointer(*base, "by_group", g)))
     return figure("".join(parts), WIDTH, height, f"Paired comparison of {pair['a']} and {pair['b']}")

@@ -141,7 +141,7 @@ def closest_groups_table(analyses: Results, top: int = 5) -> Table:
                 str(rank),
                 Text(safe_text(names.get(row["group"], row["group"]))),
                 f"{row['estimate']:.3f}",
-                f"[{row['lower']:.3f}, {row['upper']:.3f}]",
+                f"[{row['lower']:.3f}, {row['upper']:.3f}]" if row["lower"] is not None else "n/a (too few items)",
             )
     return table
 

@@ -6,6 +6,8 @@ group, so comparing with more groups costs no model calls.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -119,7 +121,9 @@ def uniform_reference(items: list[SurveyItem]) -> pd.DataFrame:
 
 def human_spread(items: list[SurveyItem]) -> float:
     """How much the groups themselves differ: the across-group SD of each option's
-    share (population SD, ddof=0), averaged over options, then over items."""
+    share (population SD, ddof=0, over the groups in the data), averaged over options,
+    then over items. The human shares are taken as exact (the surveys' own sampling error
+    is not removed: their sample sizes are not in the data)."""
     per_item = []
     for item in items:
         human = np.array(list(item.distributions.values()), dtype=float)
@@ -128,26 +132,103 @@ def human_spread(items: list[SurveyItem]) -> float:
     return float(np.mean(per_item)) if per_item else float("nan")
 
 
-def design_spread(distributions: pd.DataFrame) -> float:
-    """How much the model's answer moves with the design: the across-condition SD of
-    each option's probability, averaged over options, then over (model, item) — the same
-    quantity as :func:`human_spread`, so the two are directly comparable.
+def design_variance(matrix: np.ndarray, k: np.ndarray, sampled: np.ndarray) -> np.ndarray:
+    """Per option, var_ddof0 over conditions of the shares minus ((C − 1)/C)·mean p̂(1 − p̂)/(k − 1)
+    over the sampled conditions (rows of ``matrix``): unbiased for the ddof=0 variance of the
+    true shares (not truncated; see :func:`design_spread`)."""
+    n_conditions = matrix.shape[0]
+    noise = np.where(sampled[:, None], matrix * (1 - matrix) / np.maximum(k[:, None] - 1, 1), 0.0)
+    return matrix.var(axis=0, ddof=0) - (n_conditions - 1) / n_conditions * noise.mean(axis=0)
 
-    For sampled distributions the observed variance across conditions also contains the
-    multinomial noise of k samples, Var(p̂) = p(1 − p)/k, which is not design noise. It is
-    removed with its unbiased estimate p̂(1 − p̂)/(k − 1), averaged over conditions, before
-    the square root (truncated at 0; rows with fewer than 2 valid samples are left out).
-    """
-    per_item = []
+
+def design_spread_detail(distributions: pd.DataFrame) -> dict[str, Any]:
+    """The design spread and, when it cannot be estimated, why (see :func:`design_spread`)."""
     usable = distributions[distributions["probs"].notna()]
+    if usable.empty:  # nothing scored: the "readable answers" finding says so
+        return {"value": float("nan"), "note": None}
+    sampled = usable[usable["elicitation"] == "sample"]
+    if len(sampled) and (sampled["n_valid"] < 2).any():
+        n_few = int((sampled["n_valid"] < 2).sum())
+        return {
+            "value": float("nan"),
+            "note": (
+                f"not estimated: {n_few} sampled distributions have fewer than 2 valid answers, and with one answer "
+                "per condition the design's variation cannot be told apart from sampling noise (set repeats ≥ 2)"
+            ),
+        }
+    per_item = []
     for _, group in usable.groupby(["model", "item_id"]):
-        sampled = group["elicitation"] == "sample"
-        group = group[~sampled | (group["n_valid"] >= 2)]
         if len(group) < 2:
             continue
         matrix = np.array(group["probs"].tolist(), dtype=float)
-        variance = matrix.var(axis=0, ddof=0)
-        k = group["n_valid"].to_numpy(dtype=float)[:, None]
-        noise = np.where(group["elicitation"].to_numpy()[:, None] == "sample", matrix * (1 - matrix) / np.maximum(k - 1, 1), 0.0)
-        per_item.append(float(np.sqrt(np.clip(variance - noise.mean(axis=0), 0.0, None)).mean()))
-    return float(np.mean(per_item)) if per_item else float("nan")
+        design = design_variance(matrix, group["n_valid"].to_numpy(dtype=float), group["elicitation"].to_numpy() == "sample")
+        per_item.append(float(np.sqrt(np.clip(design, 0.0, None)).mean()))
+    if not per_item:
+        return {"value": float("nan"), "note": "not estimated: needs an item scored under at least 2 conditions"}
+    return {"value": float(np.mean(per_item)), "note": None}
+
+
+def design_spread(distributions: pd.DataFrame) -> float:
+    """How much the model's answer moves with the design: the across-condition SD of
+    each option's probability (population SD over the C conditions of the run, ddof=0, as
+    :func:`human_spread` is over the groups), averaged over options, then over (model, item).
+
+    For sampled distributions the observed shares p̂_c carry multinomial noise of variance
+    p_c(1 − p_c)/k_c, which is not design noise. With v̄ the mean of that noise over the
+    conditions, E[var_ddof0(p̂)] = var_ddof0(p) + ((C − 1)/C)·v̄, so ((C − 1)/C) times the
+    mean of the unbiased estimates p̂(1 − p̂)/(k − 1) is subtracted before the square root
+    (truncated at 0). The variance is then unbiased for the design variance of the true
+    shares; the SD, a square root, is slightly biased downward (Jensen). With fewer than 2
+    valid samples in some condition the noise cannot be estimated and the value is NaN
+    (:func:`design_spread_detail` says why). How the two spreads still differ: C conditions
+    against the data's groups (both population SDs over the levels present), and the
+    human shares are treated as exact.
+    Source: the variance of a multinomial share and its unbiased estimator, e.g. Cochran
+    (1977), Sampling Techniques, §3.2.
+    """
+    return float(design_spread_detail(distributions)["value"])
+
+
+SAMPLING_DRAWS = 200
+CEILING_WARN = 0.9
+
+
+def sampling_summary(
+    distributions: pd.DataFrame, items: list[SurveyItem], rng: np.random.Generator, n_draws: int = SAMPLING_DRAWS
+) -> dict[str, Any] | None:
+    """How much sampling k answers biases the similarity of sampled distributions (None without any).
+
+    1 − JSD of an empirical distribution p̂ of k answers is biased downward: even a model
+    whose distribution equals group g's scores E[sim(p̂_k, q_g)] < 1 with p̂_k ~
+    Multinomial(k, q_g)/k. ``ceiling`` is that expectation averaged over the sampled
+    (condition, item) rows and the groups, by Monte Carlo (``n_draws`` draws each): the
+    score of a perfect model at this k. ``bootstrap_bias`` is the parametric-bootstrap
+    estimate of the bias of the reported similarities, mean over rows and groups of
+    E*[sim(p̂*, q)] − sim(p̂, q) with p̂* ~ Multinomial(k, p̂)/k (Efron & Tibshirani 1993,
+    ch. 10); it is near 0 when k is tiny (a one-answer p̂ resamples to itself), which is why
+    the ceiling is reported too. The similarities are not corrected: the bootstrap
+    correction is unreliable exactly when the bias is large.
+    """
+    sampled = distributions[(distributions["elicitation"] == "sample") & distributions["probs"].notna()]
+    if sampled.empty:
+        return None
+    by_id = {item.item_id: item for item in items}
+    ceilings, biases = [], []
+    for record in sampled.itertuples(index=False):
+        item, k = by_id[record.item_id], int(record.n_valid)
+        human = np.array([item.distributions[g] for g in item.distributions], dtype=float)
+        p_hat = np.asarray(record.probs, dtype=float)
+        own = rng.multinomial(k, human / human.sum(axis=1, keepdims=True), size=(n_draws, len(human))) / k
+        ceilings.append(float(np.mean(similarity_js(own, human[None, :, :]))))
+        star = rng.multinomial(k, p_hat / p_hat.sum(), size=n_draws) / k
+        biases.append(float(np.mean(similarity_js(star[:, None, :], human[None, :, :])) - np.mean(similarity_js(p_hat, human))))
+    k_values = sampled["n_valid"].to_numpy(dtype=float)
+    return {
+        "n_distributions": int(len(sampled)),
+        "k_min": int(k_values.min()),
+        "k_median": float(np.median(k_values)),
+        "ceiling": float(np.mean(ceilings)),
+        "bootstrap_bias": float(np.mean(biases)),
+        "n_draws": n_draws,
+        "biased": bool(np.mean(ceilings) < CEILING_WARN),
+    }

@@ -8,48 +8,53 @@ conditions stay paired.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from forkingpaths.stats.multiverse import claim_shares, kendall_w, rank_first_probability
-from forkingpaths.stats.uncertainty import cluster_bootstrap_means, percentile_bounds
+from forkingpaths.stats.uncertainty import ClusteredMeans, clustered_means, contrasts, t_intervals
 from forkingpaths.stats.variance import variance_components
 
 # Verdict thresholds (documented in docs/survey.md).
 STABLE_CLOSEST_SHARE = 0.8
 STABLE_KENDALL_W = 0.7
 VARIANCE_RESAMPLES = 200
+METHOD = "cluster-t(item)"
 
 
 def group_scores(
     align: pd.DataFrame, level: float, n_resamples: int, rng: np.random.Generator
-) -> tuple[pd.DataFrame, np.ndarray, pd.Index]:
-    """Mean similarity per (condition, group) with item-clustered percentile CIs.
+) -> tuple[pd.DataFrame, ClusteredMeans, pd.Index]:
+    """Mean similarity per (condition, group) with item-clustered CR1 t intervals.
 
-    Returns the table, the bootstrap replicates (n_resamples × cells) and the cell labels,
-    so callers can build paired contrasts from the same draws.
+    θ_kg ± t_{G−1}·se_kg, se from the cluster-robust (CR1) covariance of all cell means
+    with items as clusters (:func:`forkingpaths.stats.uncertainty.clustered_means`).
+    Returns the table, the :class:`ClusteredMeans` (its covariance gives paired contrasts
+    between cells on the same items) and the cell labels. ``n_resamples`` and ``rng`` are
+    unused (kept for callers); the percentile bootstrap these intervals replace
+    under-covered with few items (docs/statistics.md).
     """
     cells = pd.MultiIndex.from_frame(align[["condition_id", "group"]])
-    labels, estimates, replicates = cluster_bootstrap_means(
-        align["similarity"].to_numpy(), align["item_id"].to_numpy(), cells, n_resamples, rng
-    )
-    lower, upper = percentile_bounds(replicates, level)
-    n_items = align.groupby(["condition_id", "group"])["item_id"].nunique()
+    means = clustered_means(align["similarity"].to_numpy(), align["item_id"].to_numpy(), cells)
+    labels = means.labels
+    se = np.sqrt(np.diag(means.cov))
+    lower, upper, _ = t_intervals(means.estimates, se, means.n_clusters - 1, level)
     table = pd.DataFrame(
         {
             "condition_id": [c for c, _ in labels],
             "group": [g for _, g in labels],
-            "estimate": estimates,
+            "estimate": means.estimates,
             "lower": lower,
             "upper": upper,
-            "se": np.nanstd(replicates, axis=0, ddof=1),
-            "n_items": [int(n_items.loc[label]) for label in labels],
-            "method": "cluster-bootstrap(item)",
+            "se": se,
+            "n_items": means.n_clusters.astype(int),
+            "method": METHOD,
         }
     )
-    return table, replicates, labels
+    return table, means, labels
 
 
 def rankings(scores: pd.DataFrame) -> pd.DataFrame:
@@ -83,9 +88,45 @@ def closest_group_summary(ranking: pd.DataFrame, scores: pd.DataFrame) -> dict[s
     }
 
 
+def margin_interval(means: ClusteredMeans, target: Any, others: list[Any], level: float) -> dict[str, Any]:
+    """Interval for the margin θ_T − max_{h≠T} θ_h from the pairwise margins d_h = θ_T − θ_h.
+
+    The max is not a smooth function of the means (with tied groups the bootstrap of
+    T − max(others) is biased below 0), so the bounds come from the pairwise contrasts,
+    each with a CR1 t interval (:func:`forkingpaths.stats.uncertainty.contrasts`):
+
+    - lower = min_h L_h at level 1 − α: the margin exceeds a bound only if every d_h does,
+      so P(margin < lower) ≤ P(d_{h₀} < L_{h₀}) ≤ α/2 for the runner-up h₀ — an
+      intersection–union argument, no multiplicity adjustment (Berger 1982,
+      Technometrics 24(4); Berger & Hsu 1996, Statistical Science 11(4));
+    - upper = min_h U_h with each U_h at level 1 − α/(m − 1) for m − 1 other groups: the
+      upper bound falls below the margin only if some U_h < d_h, whose probability is at
+      most Σ_h α/(2(m − 1)) = α/2 (Bonferroni).
+
+    So [lower, upper] covers the margin with probability at least the level, and
+    "reversed significantly" (upper < 0) means some other group is significantly closer
+    with family-wise error at most α/2. Returns the bounds and the pairwise rows.
+    """
+    m = len(others)
+    weights = np.zeros((m, len(means.labels)))
+    weights[:, means.position(target)] = 1.0
+    for row, h in enumerate(others):
+        weights[row, means.position(h)] = -1.0
+    pairwise = contrasts(means, weights, level)
+    adjusted = contrasts(means, weights, 1 - (1 - level) / m)
+    return {
+        "lower": float(pairwise["lower"].min()),
+        "upper": float(adjusted["upper"].min()),
+        "pairwise": [
+            {"group": str(h), "estimate": float(e), "lower": float(lo), "upper": float(hi), "p_value": float(p)}
+            for h, e, lo, hi, p in zip(others, pairwise["estimate"], pairwise["lower"], pairwise["upper"], pairwise["p_value"])
+        ],
+    }
+
+
 def specification_curve(
     scores: pd.DataFrame,
-    replicates: np.ndarray,
+    means: ClusteredMeans,
     labels: pd.Index,
     target: str,
     conditions: pd.DataFrame,
@@ -94,19 +135,14 @@ def specification_curve(
     """Per condition: similarity to ``target`` and its margin over the best other group.
 
     margin_k = sim(target) − max_{h ≠ target} sim(h) in condition k; its interval comes
-    from the same bootstrap draws (paired), percentile method.
+    from the pairwise margins against every other group (:func:`margin_interval`).
     """
-    position = {label: i for i, label in enumerate(labels)}
     rows = []
     for condition_id, part in scores.groupby("condition_id", sort=False):
         others = part[part["group"] != target]
         target_row = part[part["group"] == target].iloc[0]
         best_other = others.sort_values("estimate", ascending=False).iloc[0]
-        target_reps = replicates[:, position[(condition_id, target)]]
-        # fmax skips NaN (a group absent from every drawn item) and gives NaN only when all are
-        other_reps = np.fmax.reduce(np.column_stack([replicates[:, position[(condition_id, g)]] for g in others["group"]]), axis=1)
-        margin_reps = target_reps - other_reps
-        lo, hi = percentile_bounds(margin_reps, level)
+        margin = margin_interval(means, (condition_id, target), [(condition_id, g) for g in others["group"]], level)
         rows.append(
             {
                 "condition_id": condition_id,
@@ -116,9 +152,10 @@ def specification_curve(
                 "upper": float(target_row["upper"]),
                 "runner_up": str(best_other["group"]),
                 "margin": float(target_row["estimate"] - best_other["estimate"]),
-                "margin_lower": float(lo),
-                "margin_upper": float(hi),
-                "method": "cluster-bootstrap(item)",
+                "margin_lower": margin["lower"],
+                "margin_upper": margin["upper"],
+                "method": METHOD,
+                "margin_method": "pairwise margins: min of lower bounds (intersection-union), min of Bonferroni upper bounds",
             }
         )
     rows.sort(key=lambda r: r["estimate"])
@@ -170,6 +207,60 @@ def _variance_or_reason(
         return [], f"not estimated: {error}"
 
 
+def pooled_closest(align: pd.DataFrame, level: float) -> dict[str, Any]:
+    """The closest group over all conditions pooled, and whether the items resolve it.
+
+    The group with the highest mean similarity over the given conditions and items (the
+    first row of ``overall`` and of the terminal table) and its margins over every other
+    group, each with an item-clustered CR1 t interval. ``resolved`` is True when every
+    margin's lower bound lies above 0: an intersection–union test of "T is closer than
+    every other group" at level α/2 (one-sided), which accounts for item sampling because
+    every condition's similarities are computed on the same items.
+    """
+    means = clustered_means(align["similarity"].to_numpy(), align["item_id"].to_numpy(), align["group"].to_numpy())
+    order = np.argsort(-means.estimates, kind="stable")
+    target = means.labels[order[0]]
+    others = [means.labels[i] for i in order[1:]]
+    margin = margin_interval(means, target, others, level)
+    return {
+        "group": str(target),
+        "by": "pooled mean similarity over the no-persona conditions",
+        "estimate": float(means.estimates[order[0]]),
+        "margin_lower": margin["lower"],
+        "margins": margin["pairwise"],
+        "resolved": bool(margin["lower"] > 0),
+        "method": METHOD,
+    }
+
+
+def stability_verdict(
+    closest: dict[str, Any], ranking: pd.DataFrame, kendall: float | None, claim: dict[str, Any] | None, n_groups: int
+) -> dict[str, Any]:
+    """The stability verdict word and its rule; see docs/survey.md.
+
+    not assessed: fewer than 2 conditions or 2 groups. unstable: the pooled closest group
+    is closest in fewer than STABLE_CLOSEST_SHARE of the conditions, Kendall's W is below
+    STABLE_KENDALL_W, or some condition reverses it significantly. closest group not
+    resolved: the conditions agree but the pooled margins do not all exclude 0, so the
+    agreement may be shared item noise. stable: otherwise. The two thresholds are
+    conventions; the inferential part is the margin test (:func:`pooled_closest`).
+    """
+    rule = (
+        "stable when the pooled closest group is closer than every other group with every item-clustered "
+        f"margin interval above 0, is closest in at least {STABLE_CLOSEST_SHARE:.0%} of conditions, no condition "
+        f"reverses it significantly and Kendall's W across conditions is at least {STABLE_KENDALL_W} "
+        "(80% and 0.7 are conventions); 'closest group not resolved' when only the margin test fails; "
+        "not assessed with fewer than 2 conditions or 2 groups"
+    )
+    n_conditions = len(ranking)
+    if n_conditions < 2 or n_groups < 2 or claim is None or kendall is None:
+        return {"word": "not assessed", "rule": rule}
+    share = float((ranking["closest"] == closest["group"]).mean())
+    consistent = share >= STABLE_CLOSEST_SHARE and kendall >= STABLE_KENDALL_W and claim["counts"]["reversed_significant"] == 0
+    word = ("stable" if closest["resolved"] else "closest group not resolved") if consistent else "unstable"
+    return {"word": word, "rule": rule, "closest_share": share}
+
+
 def stability(
     align: pd.DataFrame,
     design_factors: list[str],
@@ -178,8 +269,12 @@ def stability(
     n_resamples: int,
     rng: np.random.Generator,
 ) -> dict[str, Any]:
-    """Every stability number for one model; see docs/survey.md for the verdict rules."""
-    scores, replicates, labels = group_scores(align, level, n_resamples, rng)
+    """Every stability number for one model; see docs/survey.md for the verdict rules.
+
+    The claim of the specification curve is about the pooled closest group (``closest``),
+    the group the headline, ``overall`` and the terminal table name first.
+    """
+    scores, means, labels = group_scores(align, level, n_resamples, rng)
     ranking = rankings(scores)
     closest = closest_group_summary(ranking, scores)
     n_conditions, n_groups = len(ranking), scores["group"].nunique()
@@ -187,6 +282,7 @@ def stability(
         "group_scores": scores.to_dict(orient="records"),
         "rankings": ranking.to_dict(orient="records"),
         "closest_group": closest,
+        "closest": None,
         "kendall_w": None,
         "p_closest": {},
         "specification_curve": [],
@@ -194,29 +290,31 @@ def stability(
     }
     if n_groups >= 2:
         wide = scores.pivot(index="condition_id", columns="group", values="estimate")
-        if n_conditions >= 2:
-            result["kendall_w"] = float(kendall_w(wide))
+        complete = wide.dropna()  # Kendall's W needs every group ranked in each condition compared
+        if len(complete) >= 2:
+            result["kendall_w"] = float(kendall_w(complete))
         result["p_closest"] = _closest_probability(align, n_resamples, rng)
-        curve = specification_curve(scores, replicates, labels, closest["modal"], conditions, level)
+        result["closest"] = pooled_closest(align, level)
+        target = result["closest"]["group"]
+        curve = specification_curve(scores, means, labels, target, conditions, level)
         result["specification_curve"] = curve
-        result["claim"] = {
-            "text": f"{closest['modal']} is the closest group",
-            **claim_shares(
-                [r["margin_lower"] for r in curve], [r["margin"] for r in curve], [r["margin_upper"] for r in curve]
-            ),
-        }
+        # A margin whose pairwise contrasts rest on a single item has no interval (t with 0 df):
+        # such conditions are left out of the claim's shares and counted, never given a bound.
+        assessed = [r for r in curve if math.isfinite(r["margin_lower"]) and math.isfinite(r["margin_upper"])]
+        result["claim"] = (
+            {
+                "text": f"{target} is the closest group",
+                "target": target,
+                "unassessed_conditions": len(curve) - len(assessed),
+                **claim_shares(
+                    [r["margin_lower"] for r in assessed], [r["margin"] for r in assessed], [r["margin_upper"] for r in assessed]
+                ),
+            }
+            if assessed
+            else None
+        )
     result["variance_components"], result["variance_note"] = _variance_or_reason(align, design_factors, level, rng)
-    rule = (
-        f"stable when the same group is closest in at least {STABLE_CLOSEST_SHARE:.0%} of conditions "
-        f"and Kendall's W of the group rankings across conditions is at least {STABLE_KENDALL_W}; "
-        "not assessed with fewer than 2 conditions or 2 groups"
-    )
-    if n_conditions < 2 or n_groups < 2:
-        word = "not assessed"
-    else:
-        stable = closest["modal_share"] >= STABLE_CLOSEST_SHARE and result["kendall_w"] >= STABLE_KENDALL_W
-        word = "stable" if stable else "unstable"
-    result["verdict"] = {"word": word, "rule": rule}
+    result["verdict"] = stability_verdict(result["closest"] or {}, ranking, result["kendall_w"], result["claim"], n_groups)
     return result
 
 

@@ -10,8 +10,15 @@ matched conditions):
 
 Steering is *specific* only when the target gains more than the other groups
 do (a persona that makes answers more typical of every group is not steering
-toward G). Means over items get item-bootstrap percentile intervals, all three
-from the same draws.
+toward G). Means over items get t(n − 1) intervals and two-sided t-test p-values
+(one value per item, so the item-clustered CR1 standard error is the ordinary one).
+
+Multiplicity: the persona targets of one model form a family. Holm's step-down
+adjustment (Holm 1979, Scandinavian Journal of Statistics 6(2)) is applied across
+targets, separately to the p-values of Δ_target (steers / backfires) and of the
+specificity (specific); a verdict counts only when its Holm-adjusted p-value is below
+α = 1 − level, which controls the family-wise error rate of each family at α. The
+reported intervals are per target (not adjusted).
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from forkingpaths.instruments.survey.factors import split_persona
-from forkingpaths.stats.uncertainty import cluster_bootstrap_means, percentile_bounds
+from forkingpaths.stats.paired import holm
+from forkingpaths.stats.uncertainty import cluster_t_ci
 
 METRICS = ("delta_target", "delta_others", "specificity")
 
@@ -59,6 +67,7 @@ def steerability(
             }
         )
         targets.append({"persona": persona, "level": level_name, "target": group, **_intervals(values, level, n_resamples, rng)})
+    _holm_verdicts(targets, level)
     out: dict[str, Any] = {}
     if not targets:
         out["reason"] = (
@@ -70,22 +79,38 @@ def steerability(
         "available": bool(targets),
         "targets": targets,
         "rule": (
-            "steers toward the target when the interval of Δ_target lies above 0; "
-            "specific when the interval of the specificity (Δ_target − Δ_others) lies above 0"
+            f"steers toward the target when Δ_target > 0 with a Holm-adjusted p-value below {1 - level:.2f} "
+            "(t test over items, Holm across the persona targets); backfires when Δ_target < 0 by the same rule; "
+            "specific when the specificity (Δ_target − Δ_others) > 0 by the same rule"
         ),
     }
 
 
 def _intervals(values: pd.DataFrame, level: float, n_resamples: int, rng: np.random.Generator) -> dict[str, Any]:
+    """Per metric: mean over items with a CR1 t interval and p-value (``n_resamples``, ``rng`` unused)."""
     long = values.reset_index().melt(id_vars="item_id", value_vars=list(METRICS), var_name="metric")
-    labels, estimates, replicates = cluster_bootstrap_means(
-        long["value"].to_numpy(), long["item_id"].to_numpy(), long["metric"].to_numpy(), n_resamples, rng
-    )
-    lower, upper = percentile_bounds(replicates, level)
-    out: dict[str, Any] = {"n_items": int(len(values)), "method": "cluster-bootstrap(item)"}
-    for label, est, lo, hi in zip(labels, estimates, lower, upper):
-        out[label] = {"estimate": float(est), "lower": float(lo), "upper": float(hi)}
-    out["steers"] = out["delta_target"]["lower"] > 0
-    out["specific"] = out["specificity"]["lower"] > 0
-    out["verdict"] = "specific steering" if out["specific"] else ("steers, not specific" if out["steers"] else "no reliable steering")
+    table = cluster_t_ci(long["value"].to_numpy(), long["item_id"].to_numpy(), long["metric"].to_numpy(), level)
+    out: dict[str, Any] = {"n_items": int(len(values)), "method": str(table["method"].iloc[0])}
+    for row in table.itertuples(index=False):
+        out[row.group] = {"estimate": float(row.estimate), "lower": float(row.lower), "upper": float(row.upper), "p_value": float(row.p_value)}
     return out
+
+
+def _holm_verdicts(targets: list[dict[str, Any]], level: float) -> None:
+    """Holm-adjust Δ_target and specificity p-values across targets and set each target's verdict."""
+    alpha = 1 - level
+    for metric in ("delta_target", "specificity"):
+        adjusted = holm([t[metric]["p_value"] for t in targets]) if targets else []
+        for target, p in zip(targets, adjusted):
+            target[metric]["p_holm"] = float(p)
+    for t in targets:
+        significant = t["delta_target"]["p_holm"] < alpha
+        t["steers"] = bool(significant and t["delta_target"]["estimate"] > 0)
+        t["backfires"] = bool(significant and t["delta_target"]["estimate"] < 0)
+        t["specific"] = bool(t["specificity"]["p_holm"] < alpha and t["specificity"]["estimate"] > 0)
+        if t["backfires"]:
+            t["verdict"] = "backfires"
+        elif t["specific"]:
+            t["verdict"] = "specific steering"
+        else:
+            t["verdict"] = "steers, not specific" if t["steers"] else "no reliable steering"
