@@ -6,6 +6,7 @@ without a traceback; ``--debug`` shows the traceback.
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -28,12 +29,24 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: flags without "<bool>" type tags, usage with SPEC
 )
 cache_app = typer.Typer(help="Inspect or clear the response cache.", no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
 
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
+#: Width of tables when output is not a terminal (rich would use 80 columns) and COLUMNS is unset.
+REDIRECTED_WIDTH = 160
+
+
+def _console(stderr: bool = False) -> Console:
+    """A console that keeps tables readable when output goes to a file or a pipe."""
+    probe = Console(stderr=stderr)
+    width = None if probe.is_terminal or os.environ.get("COLUMNS") else REDIRECTED_WIDTH
+    return Console(stderr=stderr, soft_wrap=True, width=width)
+
+
+console = _console()
+errors = _console(stderr=True)
 _state = {"debug": False}
 
 EXIT_INTERRUPTED = 130
@@ -69,11 +82,11 @@ def _fail(error: BaseException, code: int) -> None:
 
 ModelOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--model", "-m", help="Model reference (repeatable): llamacpp, llamacpp:/path.gguf, openai:NAME, openai:NAME@URL."),
+    typer.Option("--model", "-m", metavar="REF", help="Model reference (repeatable): llamacpp, llamacpp:/path.gguf, openai:NAME, openai:NAME@URL."),
 ]
-OutOpt = Annotated[Optional[str], typer.Option("--out", "-o", help="Output directory (the run goes in OUT/<spec name>).")]
-LimitOpt = Annotated[Optional[int], typer.Option("--limit", min=1, help="Use only the first N items.")]
-ConcurrencyOpt = Annotated[Optional[int], typer.Option("--concurrency", "-j", min=1, help="Requests in flight per backend.")]
+OutOpt = Annotated[Optional[str], typer.Option("--out", "-o", metavar="DIR", help="Output directory (the run goes in OUT/<spec name>).")]
+LimitOpt = Annotated[Optional[int], typer.Option("--limit", min=1, metavar="N", help="Use only the first N items.")]
+ConcurrencyOpt = Annotated[Optional[int], typer.Option("--concurrency", "-j", min=1, metavar="N", help="Requests in flight per backend.")]
 RefreshOpt = Annotated[bool, typer.Option("--refresh", help="Ignore the cache and call the models again.")]
 FailFastOpt = Annotated[bool, typer.Option("--fail-fast", help="Stop at the first request that still fails after retries.")]
 OverwriteOpt = Annotated[
@@ -83,6 +96,7 @@ MaxErrorRateOpt = Annotated[
     float,
     typer.Option(
         "--max-error-rate",
+        metavar="SHARE",
         min=0.0,
         max=1.0,
         help="Exit 1 (after writing everything) when more than this share of trials failed; 0 = any failure.",
@@ -161,7 +175,7 @@ def _execute(
 
 @app.command("run")
 def run_command(
-    spec: Annotated[Path, typer.Argument(help="The spec YAML file.")],
+    spec: Annotated[Path, typer.Argument(metavar="SPEC", help="The spec YAML file.")],
     model: ModelOpt = None,
     out: OutOpt = None,
     limit: LimitOpt = None,
@@ -180,7 +194,7 @@ def run_command(
 
 @app.command("demo")
 def demo_command(
-    name: Annotated[str, typer.Argument(help="Which built-in example (see --help of the registry: 'values').")] = "values",
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Which built-in example (default: values).")] = "values",
     model: ModelOpt = None,
     out: OutOpt = None,
     limit: LimitOpt = None,
@@ -204,7 +218,7 @@ def demo_command(
 
 
 @app.command("report")
-def report_command(run_dir: Annotated[Path, typer.Argument(help="A finished run directory (the one holding manifest.json).")]) -> None:
+def report_command(run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A finished run directory (the one holding manifest.json).")]) -> None:
     """Re-render report.html and validity.md from a finished run directory of any instrument (calls no model)."""
     from forkingpaths.report.html import write_report
     from forkingpaths.report.terminal import print_summary

@@ -98,3 +98,32 @@ def test_a_finished_run_of_another_spec_is_kept_unless_overwrite(tmp_path: Path)
     assert code == 2 and "holds a finished run of a different spec" in output and "--overwrite" in output
     assert _run(tmp_path, "run", str(_spec(tmp_path)))[0] == 0  # the same spec again: replaced (from the cache)
     assert _run(tmp_path, "run", str(_spec(tmp_path)), "--limit", "2", "--overwrite")[0] == 0
+
+
+def test_help_shows_plain_flags_and_metavars(tmp_path: Path) -> None:
+    code, output = _run(tmp_path, "run", "--help")
+    assert code == 0 and "<bool>" not in output and "SPEC" in output and "--model REF" in output
+
+
+def test_redirected_output_gets_plain_progress_lines_and_wide_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from forkingpaths.cli import REDIRECTED_WIDTH, _console
+    from forkingpaths.execution.executor import Counters
+    from forkingpaths.execution.progress import RunProgress
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert _console().width == REDIRECTED_WIDTH  # pytest captures stdout: not a terminal
+    monkeypatch.setenv("COLUMNS", "100")
+    assert _console().width == 100
+
+    buffer = io.StringIO()
+    progress = RunProgress(console=Console(file=buffer, width=120), interval=3600)
+    with progress:
+        progress(Counters(total=4, done=0))
+        progress(Counters(total=4, done=2))  # within the interval: no line
+        progress(Counters(total=4, done=4, cache_hits=1))  # the last request: always a line
+    lines = buffer.getvalue().splitlines()
+    assert lines == ["requests 0/4 (0%) · –/s · cache hits 0 · errors 0", lines[1]] and lines[1].startswith("requests 4/4 (100%)")
