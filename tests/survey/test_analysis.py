@@ -388,3 +388,22 @@ def test_sampling_ceiling_matches_exact_enumeration(k: int) -> None:
     exact = _exact_ceiling(np.array([0.2, 0.5, 0.3]), k)
     assert summary["ceiling"] == pytest.approx(exact, abs=0.01)  # MC SE ≤ 0.5/sqrt(4000) ≈ 0.008
     assert summary["bootstrap_bias"] < 0 or k == 1
+
+
+def test_similarity_intervals_stay_within_the_score_range_and_keep_their_coverage() -> None:
+    """Cutting a t interval at [0, 1] only drops values a mean similarity cannot take."""
+    from forkingpaths.instruments.survey.stability import within_score_range
+
+    lower, upper = within_score_range(np.array([-0.07, 0.2, np.nan]), np.array([1.43, 0.9, np.nan]))
+    assert lower.tolist()[:2] == [0.0, 0.2] and upper.tolist()[:2] == [1.0, 0.9]
+    assert np.isnan(lower[2]) and np.isnan(upper[2])
+    rng = np.random.default_rng(5)
+    truth, covered_raw, covered_cut = 0.95, 0, 0
+    for _ in range(400):  # 4 items near the top of the range: raw t intervals often pass 1
+        x = np.clip(truth + rng.normal(0, 0.05, 4), 0, 1)
+        half = 3.182 * x.std(ddof=1) / 2
+        raw = (x.mean() - half, x.mean() + half)
+        cut = within_score_range(np.array([raw[0]]), np.array([raw[1]]))
+        covered_raw += raw[0] <= truth <= raw[1]
+        covered_cut += cut[0][0] <= truth <= cut[1][0]
+    assert covered_raw == covered_cut

@@ -25,7 +25,7 @@ from forkingpaths.instruments.survey.scoring import (
     sampling_summary,
     uniform_reference,
 )
-from forkingpaths.instruments.survey.stability import stability
+from forkingpaths.instruments.survey.stability import stability, within_score_range
 from forkingpaths.instruments.survey.steering import steerability
 from forkingpaths.spec import Spec
 from forkingpaths.stats.uncertainty import FEW_CLUSTERS, cluster_t_ci
@@ -162,6 +162,7 @@ def _overall(base: pd.DataFrame, level: float, n_resamples: int, rng: np.random.
     (``n_resamples`` and ``rng`` unused; see docs/statistics.md for why not the percentile bootstrap)."""
     table = cluster_t_ci(base["similarity"].to_numpy(), base["item_id"].to_numpy(), base["group"].to_numpy(), level)
     table = table.drop(columns=["p_value"])  # H0 "mean similarity 0" is of no interest
+    table["lower"], table["upper"] = within_score_range(table["lower"].to_numpy(), table["upper"].to_numpy())
     return table.sort_values(["estimate", "group"], ascending=[False, True]).to_dict(orient="records")
 
 

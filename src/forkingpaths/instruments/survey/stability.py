@@ -25,6 +25,17 @@ VARIANCE_RESAMPLES = 200
 METHOD = "cluster-t(item)"
 
 
+def within_score_range(lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Interval bounds intersected with [0, 1], the range of a similarity score.
+
+    With few items a t interval can reach past the range a mean similarity can take
+    (e.g. [−0.07, 1.43] from four items). Cutting it at the range drops only values
+    the parameter cannot have, so an interval that covered the true mean still covers
+    it: the coverage is unchanged. NaN bounds (no interval) stay NaN.
+    """
+    return np.clip(lower, 0.0, 1.0), np.clip(upper, 0.0, 1.0)
+
+
 def group_scores(
     align: pd.DataFrame, level: float, n_resamples: int, rng: np.random.Generator
 ) -> tuple[pd.DataFrame, ClusteredMeans, pd.Index]:
@@ -42,6 +53,7 @@ def group_scores(
     labels = means.labels
     se = np.sqrt(np.diag(means.cov))
     lower, upper, _ = t_intervals(means.estimates, se, means.n_clusters - 1, level)
+    lower, upper = within_score_range(lower, upper)
     table = pd.DataFrame(
         {
             "condition_id": [c for c, _ in labels],
