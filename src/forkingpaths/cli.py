@@ -127,6 +127,13 @@ def _print_counts(result: Run) -> None:
         markup=False,
         highlight=False,
     )
+    if counts.unsaved:
+        errors.print(
+            f"warning: {counts.unsaved} answers could not be written to the cache (another process held its lock); "
+            "they are in this run's trials table, and a rerun asks for them again",
+            markup=False,
+            highlight=False,
+        )
     failures = result.trials["error"].dropna().value_counts()
     for message, count in failures.head(TOP_ERRORS).items():
         console.print(f"  {count} × {safe_text(message, one_line=True)}", markup=False, highlight=False)

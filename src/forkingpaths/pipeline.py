@@ -409,6 +409,7 @@ def _write(prepared: Prepared, trials: pa.Table, stages: pa.Table, counters: Cou
             retries=counters.retries,
             errors=counters.errors,
             failed_trials=int(errors.sum()),
+            unsaved=counters.unsaved,
         ),
         files={name: file_sha256(run_dir / name) for name in RUN_FILES},
     )

@@ -84,6 +84,7 @@ class Counts(_Model):
     retries: int
     errors: int
     failed_trials: int
+    unsaved: int = 0  # answers the cache could not take (locked by another process until the end)
 
 
 class Manifest(_Model):

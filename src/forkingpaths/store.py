@@ -112,9 +112,11 @@ class ResponseCache:
             raise
         return conn
 
-    def _guarded(self, action: Callable[[], T]) -> T:
-        """Run ``action``, retrying with backoff while the file is locked; SQLite errors become one line."""
-        deadline = time.monotonic() + self.lock_timeout
+    def _guarded(self, action: Callable[[], T], wait: float | None = None) -> T:
+        """Run ``action``, retrying with backoff while the file is locked (for ``wait`` seconds,
+        default ``lock_timeout``); SQLite errors become one line."""
+        wait = self.lock_timeout if wait is None else wait
+        deadline = time.monotonic() + wait
         delay = 0.02
         while True:
             try:
@@ -124,7 +126,7 @@ class ResponseCache:
                     raise self._damaged(error) from None
                 if time.monotonic() >= deadline:
                     raise CacheError(
-                        f"cache {self.path}: locked by another process for more than {self.lock_timeout:g} s; "
+                        f"cache {self.path}: locked by another process for more than {wait:g} s; "
                         "answers saved before this are kept; stop the other process and run again"
                     ) from None
                 time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
@@ -159,6 +161,18 @@ class ResponseCache:
         """Store one response in its own committed transaction."""
         row = (key, backend, model_identity, request_json, repeat, response.to_json(), time.time())
         self._guarded(lambda: self._conn.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?)", row))
+
+    def put_many(self, rows: list[tuple[str, str, str, str, int, Response]], wait: float | None = None) -> None:
+        """Store several responses in one committed transaction, waiting at most ``wait`` seconds for the lock."""
+
+        def insert() -> None:
+            stamp = time.time()
+            values = [(k, b, i, r, n, response.to_json(), stamp) for k, b, i, r, n, response in rows]
+            with self._conn:
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._conn.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?)", values)
+
+        self._guarded(insert, wait)
 
     def claim(self, key: str, owner: str, ttl: float) -> bool:
         """Take the lease on ``key`` for ``ttl`` seconds unless another live owner holds it.

@@ -199,3 +199,58 @@ def test_outcomes_reach_the_driver_which_alone_writes_the_cache(tmp_path) -> Non
     outcomes, counters = asyncio.run(execute(_jobs(4), {"m": ReadyFactory(ScriptedBackend())}, cache, Delivering(), handle_signals=False))
     assert counters.done == 4 and set(cache.get_many(f"key{i}" for i in range(4))) == {f"key{i}" for i in range(4)}
     assert outcomes["key2"].response.text == "remote key2"
+
+
+class LockingBackend(ScriptedBackend):
+    """At its first request, another connection takes the cache's write lock for ``hold`` seconds,
+    as a second process with a long transaction would; the answers then arrive while it is held."""
+
+    def __init__(self, path, hold: float) -> None:
+        super().__init__()
+        self.path, self.hold, self.holder = path, hold, None
+
+    def _hold(self, ready) -> None:
+        import sqlite3
+        import time
+
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        ready.set()
+        time.sleep(self.hold)
+        conn.execute("COMMIT")
+        conn.close()
+
+    async def complete(self, request: Request) -> Response:
+        if self.holder is None:
+            import threading
+
+            ready = threading.Event()
+            self.holder = threading.Thread(target=self._hold, args=(ready,))
+            self.holder.start()
+            ready.wait(5)
+        return await super().complete(request)
+
+
+def _run_under_lock(tmp_path, hold: float, lock_timeout: float):
+    cache = ResponseCache(tmp_path, lock_timeout=lock_timeout)
+    backend = LockingBackend(cache.path, hold)
+    try:
+        outcomes, counters = asyncio.run(
+            execute(_jobs(6), {"m": ReadyFactory(backend)}, cache, AsyncioExecutor(1, FAST), handle_signals=False)
+        )
+    finally:
+        backend.holder.join()
+    return cache, outcomes, counters
+
+
+def test_answers_made_while_another_process_holds_the_lock_are_written_when_it_frees(tmp_path) -> None:
+    cache, outcomes, counters = _run_under_lock(tmp_path, hold=1.5, lock_timeout=6.0)
+    assert all(o.response is not None for o in outcomes.values()) and counters.unsaved == 0
+    assert len(cache.get_many(f"key{i}" for i in range(6))) == 6
+
+
+def test_a_lock_held_past_the_end_loses_no_answer_of_the_run(tmp_path) -> None:
+    cache, outcomes, counters = _run_under_lock(tmp_path, hold=2.5, lock_timeout=0.3)
+    assert all(o.response is not None for o in outcomes.values())  # the run still has every answer
+    assert counters.unsaved == 6 and counters.errors == 0
+    assert cache.get_many(f"key{i}" for i in range(6)) == {}  # a rerun asks for them again

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from forkingpaths.models.base import Response
-from forkingpaths.store import ResponseCache
+from forkingpaths.store import CacheError, ResponseCache
 
 #: Seconds a lease lives without a heartbeat: how long a dead owner can delay others.
 LEASE_TTL_S = 15.0
@@ -79,7 +79,10 @@ class RequestClaims:
         """Renew this process's leases every third of ``ttl`` until cancelled."""
         while True:
             await asyncio.sleep(self.ttl / 3)
-            self.cache.renew(self.owner, self.ttl)
+            try:
+                self.cache.renew(self.owner, self.ttl)
+            except CacheError:  # locked by another process: try again at the next beat
+                continue
 
     def _answered(self, key: str) -> Response | None:
         return None if self.refresh else self.cache.get_many([key]).get(key)

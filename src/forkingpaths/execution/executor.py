@@ -24,7 +24,7 @@ from typing import Protocol
 
 from forkingpaths.models.base import Backend, BackendFactory, PermanentBackendError, Request, Response, TransientBackendError
 from forkingpaths.execution.claims import Claim, RequestClaims
-from forkingpaths.store import ResponseCache
+from forkingpaths.store import CacheError, ResponseCache
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,7 @@ class Counters:
     attempts: int = 0
     errors: int = 0
     retries: int = 0
+    unsaved: int = 0  # answers the cache could not take (locked by another process to the end)
     started: float = field(default_factory=time.monotonic)
 
 
@@ -128,6 +129,48 @@ async def _call_with_retries(
 
 
 Deliver = Callable[[Job, Outcome], None]
+CacheRow = tuple[str, str, str, str, int, Response]
+#: While another process holds the cache's write lock: how long one write waits, and how
+#: long the driver keeps answers in memory before it tries again.
+WRITE_WAIT_S = 0.5
+RETRY_WRITE_S = 5.0
+
+
+class AnswerWriter:
+    """The driver's writes to the cache: at once when it can, kept in memory while it cannot.
+
+    Another process holding the SQLite write lock must neither stall the run (each write
+    waits at most :data:`WRITE_WAIT_S`) nor lose its answers: they are kept, written
+    together at the next try (every :data:`RETRY_WRITE_S` s) and, at the end, with the
+    cache's full lock timeout. Answers still unwritten then are counted in
+    ``Counters.unsaved``; the run keeps them in its trials table, and a rerun asks again.
+    """
+
+    def __init__(self, cache: ResponseCache, counters: Counters) -> None:
+        self.cache, self.counters = cache, counters
+        self.pending: list[CacheRow] = []
+        self.next_try = 0.0
+
+    def add(self, row: CacheRow) -> None:
+        self.pending.append(row)
+        if time.monotonic() >= self.next_try:
+            self.flush(WRITE_WAIT_S)
+
+    def flush(self, wait: float | None = None) -> bool:
+        """Write what is pending; ``False`` (answers kept) when the lock did not free in time."""
+        if not self.pending:
+            return True
+        try:
+            self.cache.put_many(self.pending, wait)
+        except CacheError:
+            self.next_try = time.monotonic() + RETRY_WRITE_S
+            return False
+        self.pending.clear()
+        return True
+
+    def finish(self) -> None:
+        if not self.flush():
+            self.counters.unsaved = len(self.pending)
 
 
 class Executor(Protocol):
@@ -256,13 +299,22 @@ async def execute(
     failure: list[str] = []
     claims = RequestClaims(cache, refresh=refresh)
     held: set[str] = set()
+    writer = AnswerWriter(cache, counters)
+
+    def release(key: str) -> None:
+        """Free a claim; while the cache is locked it simply expires (after the lease time)."""
+        held.discard(key)
+        try:
+            claims.release(key)
+        except CacheError:
+            pass
 
     def deliver(job: Job, outcome: Outcome) -> None:
         factory = factories[job.model]
         if outcome.response is not None:
-            cache.put(job.key, factory.name, factory.identity(), job.request.canonical_json(), job.repeat, outcome.response)
-        claims.release(job.key)  # after the answer is stored, so a waiting process finds it
-        held.discard(job.key)
+            writer.add((job.key, factory.name, factory.identity(), job.request.canonical_json(), job.repeat, outcome.response))
+        if not writer.pending:
+            release(job.key)  # after the answer is stored, so a waiting process finds it
         if outcome.response is None:
             counters.errors += 1
             if fail_fast and not failure:
@@ -308,8 +360,9 @@ async def execute(
                 progress(counters)
     finally:
         heartbeat.cancel()
-        for key in held:  # interrupted before an answer: free the request for others now
-            claims.release(key)
+        writer.finish()
+        for key in list(held):  # unanswered, or answered while the cache was locked: free them now
+            release(key)
         remove_signals()
     if failure:
         raise FailFast(failure[0])
