@@ -66,7 +66,8 @@ def drilldown(source: RunSource, parts: Presentation) -> DrillDown:
     columns = parts.drill_columns(source)
     trials: pd.DataFrame = source.trials
     rows = []
-    for record in trials.head(MAX_ROWS).to_dict(orient="records"):
+    records: list[dict[str, Any]] = trials.head(MAX_ROWS).to_dict(orient="records")  # type: ignore[assignment]
+    for record in records:
         item = items.get(str(record["item_id"]), {})
         rows.append(
             AnswerRow(

@@ -480,7 +480,7 @@ class ClusteredMeans:
     n_clusters: NDArray[np.int64]
     sums: NDArray[np.float64]
     counts: NDArray[np.float64]
-    kind: str
+    kind: ClusterKind
 
     def position(self, label: Any) -> int:
         """The column of ``label`` in ``estimates`` and ``cov``."""
@@ -502,8 +502,8 @@ def _cluster_matrices(
         raise ValueError(f"{what} needs at least 2 clusters")
     cell = c_codes.astype(np.int64) * n_g + g_codes
     sums = np.bincount(cell, weights=x, minlength=n_c * n_g).reshape(n_c, n_g)
-    counts = np.bincount(cell, minlength=n_c * n_g).reshape(n_c, n_g).astype(float)
-    return g_labels, sums, counts
+    counts = np.bincount(cell, minlength=n_c * n_g).reshape(n_c, n_g).astype(np.float64)
+    return g_labels, sums.astype(np.float64), counts
 
 
 def clustered_means(

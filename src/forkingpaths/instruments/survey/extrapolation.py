@@ -202,7 +202,8 @@ def extrapolability(
     weights = rng.multinomial(len(ids), np.full(len(ids), 1 / len(ids)), size=n_resamples).astype(float)
     boot = _mean_over_splits(_split_rs(scores, held, weights))
     lower, upper = percentile_bounds(boot, level)
-    r_reference = excess = None
+    r_reference: float | None = None
+    excess: dict[str, Any] | None = None
     rs_reference = np.full(len(rs), np.nan)
     if reference is not None:
         ref = reference.groupby(["item_id", "group"])["similarity"].mean().unstack("group").reindex(index=ids, columns=groups).to_numpy()

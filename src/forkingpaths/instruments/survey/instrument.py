@@ -25,7 +25,7 @@ from forkingpaths.instruments.survey.data import load_survey_items
 from forkingpaths.instruments.survey.data.items import SurveyItem
 from forkingpaths.instruments.survey.presentation import SurveyPresentation
 from forkingpaths.models.base import Capabilities, Message, Request, Response
-from forkingpaths.results import Finding
+from forkingpaths.results import Finding, Tone
 from forkingpaths.spec import DataSpec, Spec
 
 _LEADING_NOISE = re.compile(
@@ -118,7 +118,7 @@ GOOD_VERDICTS = frozenset(
 BAD_VERDICTS = frozenset({"no scored answers"})
 
 
-def _tone(verdict: str) -> str:
+def _tone(verdict: str) -> Tone:
     if verdict in GOOD_VERDICTS:
         return "good"
     return "bad" if verdict in BAD_VERDICTS else "caution"
@@ -129,6 +129,7 @@ class SurveyInstrument:
 
     name: ClassVar[str] = "survey"
     record: ClassVar[type] = SurveyRecord
+    roles: ClassVar[tuple[str, ...]] = ()
     presentation = SurveyPresentation()
 
     def __init__(self, params: dict[str, Any], seed: int = 0) -> None:

@@ -87,6 +87,12 @@ def claim_class(row: dict[str, Any]) -> str:
     return "reversed_not_significant" if row["margin"] < 0 else "zero"
 
 
+def _whisker(record: dict[str, Any], scale: Scale) -> tuple[float, float]:
+    """The pixel positions of an interval's bounds (see :func:`_bounds`)."""
+    lower, upper = _bounds(record)
+    return scale(lower), scale(upper)
+
+
 def _bounds(record: dict[str, Any]) -> tuple[float, float]:
     """An interval's bounds for drawing; a bound that could not be computed collapses onto the estimate
     (the tooltip says "no interval"), so no whisker is drawn where there is none."""
@@ -147,7 +153,7 @@ def spec_curve(results: Results, model: str) -> Markup | None:
             ),
             f"rank {row['rank']} · {row['method']}",
         ]
-        body = tooltip(lines) + _interval_mark(cx, cx, *map(y, _bounds(row)), cx, y(row["estimate"]), colour)
+        body = tooltip(lines) + _interval_mark(cx, cx, *_whisker(row, y), cx, y(row["estimate"]), colour)
         parts.append(mark(body, results.pointer(*base, index)))
         parts.append(text(cx, top + panel + 16, f"#{row['rank']}", text_anchor="middle", fill=MUTED, font_size=10))
         for r, (factor, level) in enumerate(rows):
@@ -191,7 +197,7 @@ def forest(results: Results, models: list[str]) -> Markup | None:
             cy = top + band * groups.index(row["group"]) + 10 + 12 * k
             lines = [model, f"{group_name(results, row['group'])}: {_interval(row)}", row["method"]]
             body = tooltip(lines) + _interval_mark(
-                *map(x, _bounds(row)), cy, cy, x(row["estimate"]), cy, colour
+                *_whisker(row, x), cy, cy, x(row["estimate"]), cy, colour
             )
             parts.append(mark(body, results.pointer("models", model, "overall", index)))
     if len(drawn) > 1:
@@ -392,7 +398,7 @@ def steerability(results: Results, model: str) -> Markup | None:
             cy = y0 + row_h * m + row_h / 2
             lines = [f"{target['level']} · {label}: {_interval(record, 4)}", target["method"]]
             body = tooltip(lines) + _interval_mark(
-                *map(x, _bounds(record)), cy, cy, x(record["estimate"]), cy, colour
+                *_whisker(record, x), cy, cy, x(record["estimate"]), cy, colour
             )
             parts.append(mark(body, results.pointer(*base, t, metric)))
     parts.append(_legend([(colour, label) for _, label, colour in STEER_METRICS], left, 14))
@@ -457,6 +463,6 @@ def comparison(results: Results, index: int) -> Markup | None:
             f"difference {_interval(row)}",
             f"p = {row['p_value']:.4f}, Holm-adjusted p = {row['p_holm']:.4f}",
         ]
-        body = tooltip(lines) + _interval_mark(*map(x, _bounds(row)), cy, cy, x(row["estimate"]), cy, colour)
+        body = tooltip(lines) + _interval_mark(*_whisker(row, x), cy, cy, x(row["estimate"]), cy, colour)
         parts.append(mark(body, results.pointer(*base, "by_group", g)))
     return figure("".join(parts), WIDTH, height, f"Paired comparison of {pair['a']} and {pair['b']}")

@@ -100,7 +100,7 @@ def _holm_verdicts(targets: list[dict[str, Any]], level: float) -> None:
     """Holm-adjust Δ_target and specificity p-values across targets and set each target's verdict."""
     alpha = 1 - level
     for metric in ("delta_target", "specificity"):
-        adjusted = holm([t[metric]["p_value"] for t in targets]) if targets else []
+        adjusted: list[float] = list(holm([t[metric]["p_value"] for t in targets])) if targets else []
         for target, p in zip(targets, adjusted):
             target[metric]["p_holm"] = float(p)
     for t in targets:
