@@ -12,41 +12,62 @@ Public API::
 
 __version__ = "0.1.0"
 
-from forkingpaths import stats  # noqa: E402
-from forkingpaths.instruments.base import Analysis, FollowUp, Instrument, SingleStage, StageResult, TrialContext  # noqa: E402
-from forkingpaths.models.base import Backend, BackendFactory, Capabilities, Message, Request, Response  # noqa: E402
-from forkingpaths.pipeline import RunOptions, run  # noqa: E402
-from forkingpaths.registry import register_backend, register_importer, register_instrument, register_loader  # noqa: E402
-from forkingpaths.results import Estimate, Finding, Run, RunResults, load_run  # noqa: E402
-from forkingpaths.spec import Spec, load_spec, parse_spec  # noqa: E402
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "Analysis",
-    "Backend",
-    "BackendFactory",
-    "Capabilities",
-    "Estimate",
-    "Finding",
-    "FollowUp",
-    "Instrument",
-    "Message",
-    "Request",
-    "Response",
-    "Run",
-    "RunOptions",
-    "RunResults",
-    "SingleStage",
-    "Spec",
-    "StageResult",
-    "TrialContext",
-    "__version__",
-    "load_run",
-    "load_spec",
-    "parse_spec",
-    "register_backend",
-    "register_importer",
-    "register_instrument",
-    "register_loader",
-    "run",
-    "stats",
-]
+#: Public name → the module that defines it. Imported on first use (PEP 562), so that
+#: ``forkingpaths --help`` and other light commands do not pay for numpy, scipy and pandas.
+_EXPORTS = {
+    "Analysis": "forkingpaths.instruments.base",
+    "FollowUp": "forkingpaths.instruments.base",
+    "Instrument": "forkingpaths.instruments.base",
+    "SingleStage": "forkingpaths.instruments.base",
+    "StageResult": "forkingpaths.instruments.base",
+    "TrialContext": "forkingpaths.instruments.base",
+    "Backend": "forkingpaths.models.base",
+    "BackendFactory": "forkingpaths.models.base",
+    "Capabilities": "forkingpaths.models.base",
+    "Message": "forkingpaths.models.base",
+    "Request": "forkingpaths.models.base",
+    "Response": "forkingpaths.models.base",
+    "RunOptions": "forkingpaths.pipeline",
+    "run": "forkingpaths.pipeline",
+    "register_backend": "forkingpaths.registry",
+    "register_importer": "forkingpaths.registry",
+    "register_instrument": "forkingpaths.registry",
+    "register_loader": "forkingpaths.registry",
+    "Estimate": "forkingpaths.results",
+    "Finding": "forkingpaths.results",
+    "Run": "forkingpaths.results",
+    "RunResults": "forkingpaths.results",
+    "load_run": "forkingpaths.results",
+    "Spec": "forkingpaths.spec",
+    "load_spec": "forkingpaths.spec",
+    "parse_spec": "forkingpaths.spec",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__", "stats"])
+
+
+def __getattr__(name: str) -> Any:
+    if name == "stats":
+        return importlib.import_module("forkingpaths.stats")
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'forkingpaths' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from forkingpaths import stats  # noqa: F401
+    from forkingpaths.instruments.base import Analysis, FollowUp, Instrument, SingleStage, StageResult, TrialContext  # noqa: F401
+    from forkingpaths.models.base import Backend, BackendFactory, Capabilities, Message, Request, Response  # noqa: F401
+    from forkingpaths.pipeline import RunOptions, run  # noqa: F401
+    from forkingpaths.registry import register_backend, register_importer, register_instrument, register_loader  # noqa: F401
+    from forkingpaths.results import Estimate, Finding, Run, RunResults, load_run  # noqa: F401
+    from forkingpaths.spec import Spec, load_spec, parse_spec  # noqa: F401

@@ -63,3 +63,13 @@ def test_statistics_are_public_and_nothing_shadows_a_subpackage() -> None:
         if hasattr(forkingpaths, module.name):
             assert getattr(forkingpaths, module.name) is importlib.import_module(f"forkingpaths.{module.name}"), module.name
     assert callable(forkingpaths.run) and callable(forkingpaths.load_run)
+
+
+def test_the_command_line_starts_without_the_numeric_stack() -> None:
+    """`forkingpaths --help` must stay fast: the public API is imported on first use."""
+    import subprocess
+    import sys
+
+    probe = "import sys, forkingpaths.cli; print(sorted(m for m in ('numpy', 'scipy', 'pandas') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert out.strip() == "[]"
