@@ -69,6 +69,7 @@ class ScriptedFamily:
     """``scripted`` never fails; ``scripted:N`` fails every request whose hash is divisible by N."""
 
     syntax = ("scripted", "scripted:N")
+    example = "scripted"
 
     def factory(self, reference: str, rest: str | None, settings: BackendSettings) -> ScriptedFactory:
         if rest is not None and not rest.isdigit():

@@ -292,6 +292,7 @@ class BackendFamily(Protocol):
     """
 
     syntax: tuple[str, ...]
+    example: str  # a reference that parses without a network or a secret (used by the contract tests)
 
     def factory(self, reference: str, rest: str | None, settings: BackendSettings) -> BackendFactory:
         """The factory for ``prefix[:rest]``; raise ``ValueError`` naming the accepted syntax if malformed."""

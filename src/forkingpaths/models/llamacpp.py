@@ -373,6 +373,7 @@ class LlamaCppFamily:
     """References ``llamacpp`` (the embedded model) and ``llamacpp:/path/to/model.gguf``."""
 
     syntax = ("llamacpp", "llamacpp:/path/to/model.gguf")
+    example = "llamacpp"  # parses offline, for the backend contract tests
 
     def factory(self, reference: str, rest: str | None, settings: BackendSettings) -> LlamaCppFactory:
         if rest is None:

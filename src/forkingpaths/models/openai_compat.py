@@ -352,6 +352,7 @@ class OpenAIFamily:
     """References ``openai:<model>`` (OpenAI itself) and ``openai:<model>@http://host:port/v1``."""
 
     syntax = ("openai:<model>", "openai:<model>@http://host:port/v1")
+    example = "openai:contract-model@http://127.0.0.1:9/v1"  # a loopback endpoint: no key needed to parse
 
     def factory(self, reference: str, rest: str | None, settings: BackendSettings) -> OpenAIFactory:
         match = _REFERENCE.match((rest or "").strip())
