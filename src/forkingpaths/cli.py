@@ -89,6 +89,12 @@ LimitOpt = Annotated[Optional[int], typer.Option("--limit", min=1, metavar="N", 
 ConcurrencyOpt = Annotated[Optional[int], typer.Option("--concurrency", "-j", min=1, metavar="N", help="Requests in flight per backend.")]
 RefreshOpt = Annotated[bool, typer.Option("--refresh", help="Ignore the cache and call the models again.")]
 FailFastOpt = Annotated[bool, typer.Option("--fail-fast", help="Stop at the first request that still fails after retries.")]
+ExecutorOpt = Annotated[
+    Optional[str], typer.Option("--executor", metavar="NAME", help="Where requests are sent from: asyncio (default) or ray.")
+]
+AddressOpt = Annotated[
+    Optional[str], typer.Option("--address", metavar="ADDR", help="A running Ray cluster (ray://host:10001 or auto).")
+]
 OverwriteOpt = Annotated[
     bool, typer.Option("--overwrite", help="Replace a finished run of a different spec in the same output folder.")
 ]
@@ -109,7 +115,14 @@ def _resume_command(base: list[str], options: RunOptions) -> str:
     args = list(base)
     for ref in options.models:
         args += ["--model", ref]
-    for flag, value in (("--out", options.out), ("--limit", options.limit), ("--concurrency", options.concurrency)):
+    flags = (
+        ("--out", options.out),
+        ("--limit", options.limit),
+        ("--concurrency", options.concurrency),
+        ("--executor", options.executor),
+        ("--address", options.address),
+    )
+    for flag, value in flags:
         if value is not None:
             args += [flag, str(value)]
     if options.overwrite:
@@ -191,11 +204,15 @@ def run_command(
     fail_fast: FailFastOpt = False,
     overwrite: OverwriteOpt = False,
     max_error_rate: MaxErrorRateOpt = 0.0,
+    executor: ExecutorOpt = None,
+    address: AddressOpt = None,
 ) -> None:
     """Run a spec: expand its design, call the models (cached), write the run directory and its report."""
     from forkingpaths.pipeline import RunOptions
 
-    options = RunOptions(tuple(model or ()), out, limit, concurrency, refresh, fail_fast, overwrite)
+    options = RunOptions(
+        tuple(model or ()), out, limit, concurrency, refresh, fail_fast, overwrite, executor=executor, address=address
+    )
     _execute(spec, ["forkingpaths", "run", str(spec)], options, max_error_rate)
 
 
@@ -210,6 +227,8 @@ def demo_command(
     fail_fast: FailFastOpt = False,
     overwrite: OverwriteOpt = False,
     max_error_rate: MaxErrorRateOpt = 0.0,
+    executor: ExecutorOpt = None,
+    address: AddressOpt = None,
 ) -> None:
     """Run a built-in example (default: 'values') on the embedded model (or --model)."""
     from forkingpaths import registry
@@ -220,7 +239,9 @@ def demo_command(
     except UserError as error:
         _fail(error, error.exit_code)
         return
-    options = RunOptions(tuple(model or ()), out, limit, concurrency, refresh, fail_fast, overwrite)
+    options = RunOptions(
+        tuple(model or ()), out, limit, concurrency, refresh, fail_fast, overwrite, executor=executor, address=address
+    )
     _execute(example(limit), ["forkingpaths", "demo", name], options, max_error_rate)
 
 

@@ -26,7 +26,7 @@ import pyarrow as pa
 from forkingpaths import __version__, registry
 from forkingpaths.design import Condition, Trial, expand_conditions, expand_trials
 from forkingpaths.errors import RunDirectoryError, SpecError, UserError
-from forkingpaths.execution.executor import AsyncioExecutor, Counters, Executor, Job, Outcome, RetryPolicy, execute
+from forkingpaths.execution.executor import Counters, Executor, Job, Outcome, execute
 from forkingpaths.instruments.base import (
     CORE_COLUMNS,
     EVALUATED,
@@ -73,6 +73,8 @@ class RunOptions:
     fail_fast: bool = False
     overwrite: bool = False
     cache_dir: Path | None = None
+    executor: str | None = None
+    address: str | None = None
 
 
 @dataclass
@@ -205,6 +207,21 @@ def prepare(spec: Spec, base_dir: Path, overwrite: bool = False) -> Prepared:
     run_dir = run_directory(spec)
     _check_overwrite(run_dir, spec, overwrite)
     return Prepared(spec, instrument, items, conditions, trials, factories, roles, run_dir)
+
+
+def make_executor(spec: Spec) -> Executor:
+    """The executor the spec names (``executor.name``), from the executor registry."""
+    name = spec.executor.name
+    if name not in registry.executors:
+        raise SpecError([f"executor.name: unknown executor {name!r}; expected one of {', '.join(registry.executors.names())}"])
+    missing = registry.executors.missing_modules(name)
+    if missing:
+        entry = registry.executors.entry(name)
+        extra = f"pip install 'forkingpaths[{entry.extra}]'" if entry and entry.extra else f"pip install {' '.join(missing)}"
+        raise SpecError([f"executor.name: the {name} executor needs {', '.join(missing)} ({extra})"])
+    build = registry.executors.get(name, "executor.name")
+    built: Executor = build(spec)
+    return built
 
 
 def _shared_capabilities(factories: Sequence[BackendFactory]) -> Capabilities:
@@ -410,6 +427,7 @@ def _write(prepared: Prepared, trials: pa.Table, stages: pa.Table, counters: Cou
             errors=counters.errors,
             failed_trials=int(errors.sum()),
             unsaved=counters.unsaved,
+            requeued=counters.requeued,
         ),
         files={name: file_sha256(run_dir / name) for name in RUN_FILES},
     )
@@ -431,16 +449,17 @@ def run(
     options = options or RunOptions()
     spec, base_dir = _resolve(spec_or_path)
     spec = spec.with_overrides(
-        models=list(options.models) or None, output_dir=options.out, limit=options.limit, concurrency=options.concurrency
+        models=list(options.models) or None,
+        output_dir=options.out,
+        limit=options.limit,
+        concurrency=options.concurrency,
+        executor=options.executor,
+        address=options.address,
     )
     started_at = dt.datetime.now(dt.UTC)
     clock = time.monotonic()
     prepared = prepare(spec, base_dir, options.overwrite)
-    executor = executor or AsyncioExecutor(
-        spec.concurrency,
-        RetryPolicy(spec.retries.max_attempts, spec.retries.initial_delay, spec.retries.max_delay, spec.retries.timeout),
-        spec.seed,
-    )
+    executor = executor or make_executor(spec)
     cache = ResponseCache(options.cache_dir)
     try:
         states, counters = _run_stages(prepared, cache, executor, options, progress)

@@ -123,6 +123,7 @@ backends: Registry[Any] = Registry("backends")
 loaders: Registry[Any] = Registry("loaders")
 importers: Registry[Any] = Registry("importers")
 examples: Registry[Any] = Registry("examples")
+executors: Registry[Any] = Registry("executors")
 
 instruments.register(
     "survey", "forkingpaths.instruments.survey.instrument:SurveyInstrument", "distributional alignment to human groups' survey answers"
@@ -149,6 +150,10 @@ for _name in ("tidy-long", "tidy-wide", "globalopinionqa", "pro-share", "hugging
             "builtin": "a survey shipped with forkingpaths ('values': 31 World Values Survey items)",
         }[_name],
     )
+executors.register("asyncio", "forkingpaths.execution.executor:local_executor", "every request from this process (asyncio)")
+executors.register(
+    "ray", "forkingpaths.execution.ray_executor:ray_executor", "requests from Ray actors", requires=("ray",), extra="ray"
+)
 examples.register("values", "forkingpaths.instruments.survey.examples:values_demo", "World Values Survey items on the embedded model")
 
 

@@ -85,6 +85,7 @@ class Counts(_Model):
     errors: int
     failed_trials: int
     unsaved: int = 0  # answers the cache could not take (locked by another process until the end)
+    requeued: int = 0  # requests lost with a Ray actor that died and asked again of another
 
 
 class Manifest(_Model):

@@ -84,6 +84,18 @@ class RetrySpec(_Strict):
     timeout: float = Field(default=120.0, gt=0.0, le=3600.0)
 
 
+class ExecutorSpec(_Strict):
+    """Where requests are sent from: ``asyncio`` (this process) or ``ray`` (Ray actors).
+
+    ``address`` names a running Ray cluster (``ray://host:10001`` or ``auto``); without
+    it a local cluster is started. ``actors`` is how many Ray actors send requests.
+    """
+
+    name: str = "asyncio"
+    address: str | None = None
+    actors: int = Field(default=2, ge=1, le=1024)
+
+
 class AnalysisSpec(_Strict):
     """Settings shared by every analysis: interval level and resampling effort."""
 
@@ -108,6 +120,7 @@ class Spec(_Strict):
     output_dir: str = "runs"
     api_key_env: str = "OPENAI_API_KEY"
     retries: RetrySpec = Field(default_factory=RetrySpec)
+    executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
     analysis: AnalysisSpec = Field(default_factory=AnalysisSpec)
     validity: dict[str, str] = Field(default_factory=dict)
 
@@ -172,9 +185,14 @@ class Spec(_Strict):
         output_dir: str | None = None,
         limit: int | None = None,
         concurrency: int | None = None,
+        executor: str | None = None,
+        address: str | None = None,
     ) -> Spec:
         """A copy with command-line overrides applied (``None`` keeps the spec's value)."""
         update: dict[str, Any] = {}
+        if executor is not None or address is not None:
+            changes = {k: v for k, v in (("name", executor), ("address", address)) if v is not None}
+            update["executor"] = self.executor.model_copy(update=changes)
         if models:
             update["models"] = list(models)
         if output_dir is not None:

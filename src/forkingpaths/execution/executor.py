@@ -20,7 +20,7 @@ import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from forkingpaths.models.base import Backend, BackendFactory, PermanentBackendError, Request, Response, TransientBackendError
 from forkingpaths.execution.claims import Claim, RequestClaims
@@ -83,6 +83,7 @@ class Counters:
     errors: int = 0
     retries: int = 0
     unsaved: int = 0  # answers the cache could not take (locked by another process to the end)
+    requeued: int = 0  # requests lost with a worker that died, asked again elsewhere
     started: float = field(default_factory=time.monotonic)
 
 
@@ -101,9 +102,10 @@ def _prompt_order(job: Job) -> tuple[tuple[str, str], ...]:
     return tuple((m.role, m.content) for m in job.request.messages)
 
 
-async def _call_with_retries(
+async def call_with_retries(
     backend: Backend, job: Job, policy: RetryPolicy, counters: Counters, rng: random.Random, stop: asyncio.Event
 ) -> Outcome:
+    """One request with the retry policy; every executor (local or Ray) calls backends through this."""
     last_error = ""
     counters.model_calls += 1
     for attempt in range(policy.max_attempts):
@@ -224,7 +226,7 @@ class AsyncioExecutor:
                     job = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
-                outcome = await _call_with_retries(backend, job, self.policy, counters, rng, stop)
+                outcome = await call_with_retries(backend, job, self.policy, counters, rng, stop)
                 if outcome.response is None and stop.is_set():
                     return  # interrupted while retrying: leave the job for the next run
                 deliver(job, outcome)
@@ -369,3 +371,14 @@ async def execute(
     if stop.is_set():
         raise Interrupted(f"{counters.done} of {counters.total} distinct requests answered")
     return outcomes, counters
+
+
+def retry_policy(spec: Any) -> RetryPolicy:
+    """The spec's ``retries`` section as a :class:`RetryPolicy` (shared by every executor)."""
+    retries = spec.retries
+    return RetryPolicy(retries.max_attempts, retries.initial_delay, retries.max_delay, retries.timeout)
+
+
+def local_executor(spec: Any) -> AsyncioExecutor:
+    """The executor for ``executor: {name: asyncio}``, from the spec's concurrency, retries and seed."""
+    return AsyncioExecutor(spec.concurrency, retry_policy(spec), spec.seed)
