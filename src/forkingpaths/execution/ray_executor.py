@@ -1,11 +1,14 @@
 """The Ray executor: the same unique requests, sent from Ray actors on one machine or many.
 
 Each actor builds its own backends from the run's factories (an in-process llama.cpp
-model per actor; HTTP clients for servers) and answers one request per call with the
-same retry policy as the local executor. The driver keeps the queue, keeps at most
-``concurrency`` requests in flight per actor and model (never more than the backend's
-own limit), and hands every outcome to the driver's ``deliver``, which alone writes the
-cache: the actors never touch it, so they may run on machines that cannot see it.
+model per actor; HTTP clients for servers) and answers batches of requests with the
+same retry policy as the local executor: a Ray call costs milliseconds, more than an
+inference server takes to answer a short request, so one call carries ``concurrency``
+requests. The driver keeps one queue per model, keeps at most two batches per actor and
+model in flight (an actor runs at most ``concurrency`` requests of a model at once, and
+never more than the backend's own limit), and hands every outcome to the driver's
+``deliver``, which alone writes the cache: the actors never touch it, so they may run on
+machines that cannot see it.
 
 An actor that dies (its process killed, its node lost) takes its in-flight requests
 with it; they go back to the front of the queue for the other actors, and the dead
@@ -29,13 +32,18 @@ from forkingpaths.models.base import Backend, BackendFactory
 
 #: Seconds between two looks at the in-flight requests when none has finished.
 POLL_S = 0.5
+#: Batches in flight per actor and model: one being answered while the next waits, so an
+#: actor never idles while its results travel back.
+BATCHES_IN_FLIGHT = 2
 
 
 class RequestWorker:
     """One actor's backends; ``call`` answers one request (run as a Ray actor, see :func:`_actor_class`)."""
 
-    def __init__(self, factories: Mapping[str, BackendFactory], policy: RetryPolicy, seed: int) -> None:
+    def __init__(self, factories: Mapping[str, BackendFactory], policy: RetryPolicy, seed: int, limits: Mapping[str, int]) -> None:
         self.backends: dict[str, Backend] = {model: factory.build() for model, factory in factories.items()}
+        self.limits = dict(limits)
+        self.slots: dict[str, asyncio.Semaphore] = {}
         self.policy = policy
         self.rng = random.Random(seed)
         self.stop = asyncio.Event()  # an actor never stops half-way: the driver stops sending
@@ -45,9 +53,16 @@ class RequestWorker:
 
     async def call(self, job: Job) -> tuple[Outcome, int, int]:
         """The outcome of one request, with the attempts and retries it took."""
-        counters = Counters()
-        outcome = await call_with_retries(self.backends[job.model], job, self.policy, counters, self.rng, self.stop)
+        slots = self.slots.setdefault(job.model, asyncio.Semaphore(self.limits[job.model]))
+        async with slots:  # at most the model's limit in flight in this actor
+            counters = Counters()
+            outcome = await call_with_retries(self.backends[job.model], job, self.policy, counters, self.rng, self.stop)
         return outcome, counters.attempts, counters.retries
+
+    async def call_many(self, jobs: list[Job]) -> list[tuple[Outcome, int, int]]:
+        """A batch of requests answered concurrently: one Ray call carries many model calls,
+        because a Ray task costs milliseconds while an inference server answers in fewer."""
+        return list(await asyncio.gather(*(self.call(job) for job in jobs)))
 
     async def close(self) -> None:
         for backend in self.backends.values():
@@ -108,52 +123,51 @@ class RayExecutor:
         limit = {model: max(1, min(self.concurrency, factory.max_concurrency)) for model, factory in needed.items()}
         actor = _actor_class()
         pool = [
-            actor.options(max_concurrency=max(limit.values()) * len(limit)).remote(needed, self.policy, self.seed + i)
+            actor.options(max_concurrency=BATCHES_IN_FLIGHT * len(limit) + 1).remote(needed, self.policy, self.seed + i, limit)
             for i in range(self.actors)
         ]
         alive = set(range(self.actors))
-        queue: deque[Job] = deque(jobs)
-        in_flight: dict[asyncio.Future[Any], tuple[Job, int]] = {}
-        busy: Counter[tuple[int, str]] = Counter()
+        queues: dict[str, deque[Job]] = {model: deque() for model in needed}
+        for job in jobs:
+            queues[job.model].append(job)
+        in_flight: dict[asyncio.Future[Any], tuple[list[Job], int]] = {}
+        busy: Counter[tuple[int, str]] = Counter()  # batches in flight per (actor, model)
 
         def submit() -> None:
-            """Give every live actor work up to its limit per model, in queue order."""
-            waiting: deque[Job] = deque()
-            while queue:
-                job = queue.popleft()
-                free = [i for i in sorted(alive) if busy[(i, job.model)] < limit[job.model]]
-                if not free:
-                    waiting.append(job)
-                    continue
-                index = min(free, key=lambda i: busy[(i, job.model)])
-                future = asyncio.wrap_future(pool[index].call.remote(job).future())
-                in_flight[future] = (job, index)
-                busy[(index, job.model)] += 1
-            queue.extend(waiting)
+            """Give every live actor batches (of its model limit) up to BATCHES_IN_FLIGHT each, in queue order."""
+            for model, queue in queues.items():
+                for index in sorted(alive, key=lambda i: busy[(i, model)]):
+                    while queue and busy[(index, model)] < BATCHES_IN_FLIGHT:
+                        batch = [queue.popleft() for _ in range(min(limit[model], len(queue)))]
+                        future = asyncio.wrap_future(pool[index].call_many.remote(batch).future())
+                        in_flight[future] = (batch, index)
+                        busy[(index, model)] += 1
 
         try:
-            while (queue and not stop.is_set()) or in_flight:
+            while (any(queues.values()) and not stop.is_set()) or in_flight:
                 if not stop.is_set():
                     submit()
                 if not in_flight:
                     if not alive:
-                        raise UserError(f"every Ray actor died; {len(queue)} requests were not answered (rerun to resume)")
+                        left = sum(len(q) for q in queues.values())
+                        raise UserError(f"every Ray actor died; {left} requests were not answered (rerun to resume)")
                     continue
                 done, _ = await asyncio.wait(in_flight, timeout=POLL_S, return_when=asyncio.FIRST_COMPLETED)
                 for future in done:
-                    job, index = in_flight.pop(future)
-                    busy[(index, job.model)] -= 1
+                    batch, index = in_flight.pop(future)
+                    busy[(index, batch[0].model)] -= 1
                     try:
-                        outcome, attempts, retries = future.result()
+                        results = future.result()
                     except RayActorError:
                         alive.discard(index)  # its process is gone: its requests go to the others
-                        queue.appendleft(job)
-                        counters.requeued += 1
+                        queues[batch[0].model].extendleft(reversed(batch))
+                        counters.requeued += len(batch)
                         continue
-                    counters.model_calls += 1
-                    counters.attempts += attempts
-                    counters.retries += retries
-                    deliver(job, outcome)
+                    for job, (outcome, attempts, retries) in zip(batch, results):
+                        counters.model_calls += 1
+                        counters.attempts += attempts
+                        counters.retries += retries
+                        deliver(job, outcome)
         finally:
             for index in alive:
                 try:
