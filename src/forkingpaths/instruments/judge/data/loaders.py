@@ -137,8 +137,22 @@ def llmbar_loader(data: DataSpec, base_dir: Path) -> list[PairItem]:
 _PANDALM = {"0": "tie", "1": "A", "2": "B"}
 
 
+def _present(record: dict[str, Any], key: str, where: str) -> str:
+    """A response that must be present but may be empty: PandaLM's models sometimes answered nothing, and annotators judged that.
+
+    A few upstream responses are JSON scalars (``true`` for the answer "True"); they are read as their text.
+    """
+    value = record.get(key)
+    if value is None or isinstance(value, list | dict):
+        raise DataError(f"{where}: {key} is missing (a pair needs both responses)")
+    return "True" if value is True else "False" if value is False else str(value)
+
+
 def pandalm_loader(data: DataSpec, base_dir: Path) -> list[PairItem]:
-    """PandaLM pairs: three annotators (0 tie, 1 response1, 2 response2); the gold label is their majority."""
+    """PandaLM pairs: three annotators (0 tie, 1 response1, 2 response2); the gold label is their majority.
+
+    A response may be empty text (a model that answered nothing, which the annotators judged); a missing one is an error.
+    """
     Params(data.params, (), data.loader)
     path, name = _path(data, base_dir)
     found = []
@@ -151,13 +165,13 @@ def pandalm_loader(data: DataSpec, base_dir: Path) -> list[PairItem]:
             if label is None:
                 raise DataError(f"{where}: {key} {record.get(key)!r} is not one of 0, 1, 2")
             humans.append(label)
-        extra = str(record.get("input") or "").strip()
-        instruction = require_text(record, "instruction", where) + (f"\n\n{extra}" if extra else "")
+        parts = [str(record.get(key) or "").strip() for key in ("instruction", "input")]
+        instruction = require_text({"instruction": "\n\n".join(p for p in parts if p)}, "instruction", where, "instruction (with input)")
         item = PairItem(
             f"pandalm-{record.get('idx', n)}",
             instruction,
-            require_text(record, "response1", where),
-            require_text(record, "response2", where),
+            _present(record, "response1", where),
+            _present(record, "response2", where),
             majority(humans),
             tuple(humans),
             category=str(record.get("motivation_app") or "") or None,
@@ -170,21 +184,24 @@ def pandalm_loader(data: DataSpec, base_dir: Path) -> list[PairItem]:
 _ASSISTANT = "\n\nAssistant:"
 
 
-def hh_rlhf_items(table: Table) -> list[PairItem]:
+def hh_rlhf_items(table: Table, strict: bool = False) -> list[PairItem]:
     """HH-RLHF pairs: the shared transcript is the instruction, the final assistant turns the responses.
 
     The chosen (less harmful) response is A on odd rows and B on even rows, so the gold
-    label is balanced and not confounded with position.
+    label is balanced and not confounded with position. A final turn may be empty text
+    (the assistant said nothing; upstream has such rows), as in PandaLM. A row whose two
+    transcripts differ before the final turn is not a pair of responses to one prompt: it
+    is left out (``data.params.strict: true`` makes it an error naming the line instead).
     """
     found = []
     for n, row in enumerate(table.rows, start=1):
         chosen, rejected = (require_text(row.values, key, row.where) for key in ("chosen", "rejected"))
         cut_c, cut_r = chosen.rfind(_ASSISTANT), rejected.rfind(_ASSISTANT)
         if cut_c < 0 or cut_r < 0 or chosen[:cut_c] != rejected[:cut_r]:
+            if not strict:
+                continue
             raise DataError(f"{row.where}: chosen and rejected do not share a transcript ending in an Assistant turn")
         good, bad = chosen[cut_c + len(_ASSISTANT) :].strip(), rejected[cut_r + len(_ASSISTANT) :].strip()
-        if not good or not bad:
-            raise DataError(f"{row.where}: a final Assistant turn is empty (a pair needs both responses)")
         a, b, label = (good, bad, "A") if n % 2 else (bad, good, "B")
         item = PairItem(f"hh-{n}", chosen[:cut_c].strip(), a, b, label, category="harmless", source="Anthropic HH-RLHF (Bai et al., 2022)")
         found.append((item, row.where))
@@ -192,7 +209,8 @@ def hh_rlhf_items(table: Table) -> list[PairItem]:
 
 
 def hh_rlhf_loader(data: DataSpec, base_dir: Path) -> list[PairItem]:
-    Params(data.params, (), data.loader)
+    strict = bool(data.params.get("strict", False))
+    Params({k: v for k, v in data.params.items() if k != "strict"}, (), data.loader)
     path, name = _path(data, base_dir)
     if not path.is_file():
         raise DataError(f"{name}: file not found (looked for {path})")
@@ -200,7 +218,7 @@ def hh_rlhf_loader(data: DataSpec, base_dir: Path) -> list[PairItem]:
         text = gzip.decompress(path.read_bytes()).decode("utf-8") if path.suffix == ".gz" else path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise DataError(f"{name}: cannot read ({error})") from None
-    return hh_rlhf_items(jsonl_table(text, name))
+    return hh_rlhf_items(jsonl_table(text, name), strict)
 
 
 def builtin_loader(data: DataSpec, base_dir: Path) -> list[PairItem]:
