@@ -195,8 +195,9 @@ def position(frame: pd.DataFrame, level: float) -> list[dict[str, Any]]:
     for key, part in _cells(base, ["model", "judge_template", "verdict_format"]):
         if set(part["position"]) != {"original", "swapped"}:
             continue
-        wide = part.pivot_table(index=["item_id", "repeat"], columns="position", values="verdict", aggfunc="first")
-        shown = part.pivot_table(index=["item_id", "repeat"], columns="position", values="shown_verdict", aggfunc="first")
+        orders = part.set_index(["item_id", "repeat", "position"])
+        wide = orders["verdict"].unstack("position").reindex(columns=["original", "swapped"])
+        shown = orders["shown_verdict"].unstack("position").reindex(columns=["original", "swapped"])
         gold = part.groupby(["item_id", "repeat"])["gold"].first()
         both = wide.dropna()
         items = both.index.get_level_values("item_id")
