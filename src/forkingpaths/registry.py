@@ -128,6 +128,7 @@ executors: Registry[Any] = Registry("executors")
 instruments.register(
     "survey", "forkingpaths.instruments.survey.instrument:SurveyInstrument", "distributional alignment to human groups' survey answers"
 )
+instruments.register("judge", "forkingpaths.instruments.judge.instrument:JudgeInstrument", "auditing an LLM judge on labelled response pairs")
 backends.register(
     "llamacpp",
     "forkingpaths.models.llamacpp:FAMILY",
@@ -154,7 +155,16 @@ executors.register("asyncio", "forkingpaths.execution.executor:local_executor", 
 executors.register(
     "ray", "forkingpaths.execution.ray_executor:ray_executor", "requests from Ray actors", requires=("ray",), extra="ray"
 )
+for _name, _what in {
+    "tidy": "CSV/JSONL/Parquet with one row per pair: item_id, instruction, response_a, response_b, label (A/B/tie)",
+    "llmbar": "LLMBar dataset.json (input, output_1, output_2, label 1|2)",
+    "pandalm": "PandaLM testset-v1.json with three human labels per pair",
+    "hh-rlhf": "Anthropic HH-RLHF chosen/rejected transcripts (offensive content)",
+    "builtin": "pairs shipped with forkingpaths ('llmbar': 40 short LLMBar pairs)",
+}.items():
+    loaders.register(f"judge/{_name}", f"forkingpaths.instruments.judge.data.loaders:{_name.replace('-', '_')}_loader", _what)
 examples.register("values", "forkingpaths.instruments.survey.examples:values_demo", "World Values Survey items on the embedded model")
+examples.register("judge", "forkingpaths.instruments.judge.examples:judge_demo", "the embedded model judges LLMBar pairs")
 
 
 def register_instrument(name: str, target: str | Any, description: str = "", *, replace: bool = False) -> None:

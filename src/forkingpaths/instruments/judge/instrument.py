@@ -1,0 +1,185 @@
+"""The judge-audit instrument: render a pairwise judging request, map the verdict back, score it.
+
+Design: the judge under audit is the **evaluated model** (``models:``): the items give both
+responses, so a trial is one request, the judge's verdict, and the trials table has one
+row per judge (a jury is several models; analyses aggregate them). No role is needed;
+``roles`` stays empty (see docs/judge.md for why, and for the run-generated-responses mode
+that would use the ``judge`` role).
+
+Factors (each optional; the default level is shown first):
+``position`` original | swapped; ``artifact`` none | <artifact>-worse | <artifact>-better;
+``judge_template`` verdict | rubric | a user template; ``verdict_format`` probs | generate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from forkingpaths.instruments.base import Analysis, SingleStage, StageResult, TrialContext
+from forkingpaths.instruments.judge import perturb, prompts
+from forkingpaths.instruments.judge.data import load_pair_items
+from forkingpaths.instruments.judge.items import PairItem
+from forkingpaths.instruments.judge.presentation import JudgePresentation
+from forkingpaths.models.base import Message, Request
+from forkingpaths.spec import DataSpec, Spec
+
+FACTORS: dict[str, tuple[str, ...]] = {
+    "position": ("original", "swapped"),
+    "artifact": (perturb.NONE,),
+    "judge_template": tuple(prompts.BUILTIN_TEMPLATES),
+    "verdict_format": prompts.FORMATS,
+}
+PARAMS = ("templates", "perturbations", "family")
+
+
+@dataclass(frozen=True)
+class JudgeRecord:
+    """One verdict. Responses are named in canonical order (A, B as in the data); ``shown_*`` in display order."""
+
+    judge: str | None
+    gold: str | None
+    category: str | None
+    shown_first: str | None  # the canonical response shown as "Response A"
+    verdict: str | None  # canonical A / B / tie; None when unparsable
+    shown_verdict: str | None  # the verdict as displayed (A = the response shown first)
+    parsed: bool | None
+    p_a: float | None
+    p_b: float | None
+    p_tie: float | None
+    valid_mass: float | None
+    correct: bool | None  # None when unparsable or the pair has no gold label
+    perturbed: str | None  # the canonical response the artifact changed
+    perturbed_side: str | None  # worse / better (by the gold label)
+    chose_perturbed: bool | None
+    p_perturbed: float | None
+    length_a: int | None  # characters, after perturbation
+    length_b: int | None
+
+
+def level(trial: TrialContext, factor: str) -> str:
+    return trial.levels.get(factor, FACTORS[factor][0])
+
+
+def swap(label: str | None) -> str | None:
+    return {"A": "B", "B": "A"}.get(label, label) if label is not None else None
+
+
+class JudgeInstrument(SingleStage):
+    """Audits an LLM judge on labelled pairs across position, artifact, template and verdict format."""
+
+    name: ClassVar[str] = "judge"
+    record: ClassVar[type] = JudgeRecord
+    roles: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, params: dict[str, Any], seed: int = 0) -> None:
+        self.params = dict(params)
+        self.seed = seed
+        self.templates = {**prompts.BUILTIN_TEMPLATES, **{str(k): str(v) for k, v in (params.get("templates") or {}).items()}}
+        raw = params.get("perturbations") or {}
+        self.artifacts = perturb.artifacts(raw if isinstance(raw, dict) else {})
+        self.family = str(params.get("family", perturb.DEFAULT_FAMILY))
+
+    presentation = JudgePresentation()
+
+    def load_items(self, data: DataSpec, base_dir: Path) -> list[PairItem]:
+        return load_pair_items(data, base_dir)
+
+    def validate(self, spec: Spec, items: list[PairItem]) -> list[str]:
+        problems = [f"instrument.params.{k}: not a judge option; expected one of {', '.join(PARAMS)}" for k in self.params if k not in PARAMS]
+        for key in ("templates", "perturbations"):
+            if key in self.params and not isinstance(self.params[key], dict):
+                problems.append(f"instrument.params.{key}: expected a mapping of name to text")
+        for name in (self.params.get("templates") or {}) if isinstance(self.params.get("templates"), dict) else {}:
+            if name in prompts.BUILTIN_TEMPLATES:
+                problems.append(f"instrument.params.templates.{name}: is a built-in template name; choose another")
+            else:
+                problems += prompts.template_problems(name, str(self.params["templates"][name]))
+        for name in (self.params.get("perturbations") or {}) if isinstance(self.params.get("perturbations"), dict) else {}:
+            if name in perturb.BUILTIN or "-" in name and name.rpartition("-")[2] in perturb.SIDES:
+                problems.append(f"instrument.params.perturbations.{name}: reuses a built-in name or ends in -worse/-better")
+        for factor, levels in spec.factors.items():
+            if factor not in FACTORS:
+                problems.append(f"factors.{factor}: not a judge factor; expected one of {', '.join(FACTORS)}")
+                continue
+            for i, value in enumerate(levels):
+                problem = self._level_problem(factor, value)
+                if problem:
+                    problems.append(f"factors.{factor}[{i}]: {problem}")
+        if not any(item.label is not None for item in items):
+            problems.append("data: no pair has a gold label (or a human majority); accuracy cannot be measured")
+        return problems
+
+    def _level_problem(self, factor: str, value: str) -> str | None:
+        if factor == "artifact":
+            try:
+                parsed = perturb.split_level(value)
+            except ValueError as error:
+                return str(error)
+            if parsed and parsed[0] not in self.artifacts:
+                return f"unknown artifact {parsed[0]!r}; expected one of {', '.join(self.artifacts)}"
+            return None
+        known = tuple(self.templates) if factor == "judge_template" else FACTORS[factor]
+        return None if value in known else f"unknown level {value!r}; expected one of {', '.join(known)}"
+
+    def _shown(self, trial: TrialContext) -> tuple[perturb.Perturbed, bool]:
+        changed = perturb.perturb(trial.item, level(trial, "artifact"), self.artifacts, self.family)
+        return changed, level(trial, "position") == "swapped"
+
+    def prompt(self, trial: TrialContext) -> str:
+        """The judging prompt of a trial (the responses perturbed, then placed in display order)."""
+        changed, swapped = self._shown(trial)
+        first, second = (changed.response_b, changed.response_a) if swapped else (changed.response_a, changed.response_b)
+        return prompts.render_prompt(self.templates[level(trial, "judge_template")], trial.item.instruction, first, second)
+
+    def render(self, trial: TrialContext) -> Request:
+        messages = (Message("user", self.prompt(trial)),)
+        if level(trial, "verdict_format") == "probs":
+            return Request("choice_logprobs", messages, labels=prompts.VERDICT_LABELS, max_tokens=1)
+        sampling = trial.spec.sampling
+        seed = self.seed + trial.repeat if sampling.temperature > 0 else None
+        return Request("generate", messages, temperature=sampling.temperature, max_tokens=sampling.max_tokens, seed=seed)
+
+    def parse(self, trial: TrialContext, done: Sequence[StageResult]) -> JudgeRecord:
+        item: PairItem = trial.item
+        changed, swapped = self._shown(trial)
+        response = done[0].response
+        probs: dict[str, float | None] = {}
+        if response.label_probs:
+            shown = response.label_probs
+            probs = {"A": shown.get("B" if swapped else "A"), "B": shown.get("A" if swapped else "B"), "tie": shown.get("tie")}
+            scored = {k: v for k, v in probs.items() if v is not None}
+            verdict = max(scored, key=lambda k: scored[k]) if scored else None
+        else:
+            verdict = swap(prompts.parse_verdict(response.text)) if swapped else prompts.parse_verdict(response.text)
+        target = changed.target
+        p_target = probs.get(target) if target else None
+        return JudgeRecord(
+            judge=done[0].model,
+            gold=item.label,
+            category=item.category,
+            shown_first="B" if swapped else "A",
+            verdict=verdict,
+            shown_verdict=swap(verdict) if swapped else verdict,
+            parsed=verdict is not None,
+            p_a=probs.get("A"),
+            p_b=probs.get("B"),
+            p_tie=probs.get("tie"),
+            valid_mass=response.valid_mass,
+            correct=None if verdict is None or item.label is None else verdict == item.label,
+            perturbed=target,
+            perturbed_side=changed.side if target else None,
+            chose_perturbed=None if verdict is None or target is None else verdict == target,
+            p_perturbed=p_target,
+            length_a=len(changed.response_a),
+            length_b=len(changed.response_b),
+        )
+
+    def analyse(self, trials: pd.DataFrame, items: list[PairItem], spec: Spec) -> Analysis:
+        from forkingpaths.instruments.judge.analysis import analyse
+
+        return analyse(trials, items, spec)

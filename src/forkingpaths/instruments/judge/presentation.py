@@ -1,0 +1,88 @@
+"""The judge audit's part of the report: accuracy, agreement, position and artifact sections; terminal table; validity evidence.
+
+Everything here reads the analyses in the run document (``source.analyses``) and computes nothing new.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup
+from rich.console import RenderableType
+from rich.table import Table
+
+from forkingpaths.report.parts import DrillColumn, Section, render_fragment
+from forkingpaths.report.source import RunSource
+from forkingpaths.text import safe_text
+
+PACKAGE = "forkingpaths.instruments.judge"
+SECTIONS = (
+    ("judge-accuracy", "Judge accuracy", "judge.html.j2"),
+    ("judge-agreement", "Agreement with the labels", "agreement.html.j2"),
+    ("judge-position", "Position", "position.html.j2"),
+    ("judge-artifacts", "Artifacts", "artifacts.html.j2"),
+)
+
+
+def _pct(value: Any) -> str:
+    return f"{value:.0%}" if isinstance(value, int | float) else "n/a"
+
+
+class JudgePresentation:
+    def overview(self, source: RunSource) -> list[tuple[str, Markup]]:
+        r = source.analyses
+        return [
+            ("judges", Markup("{}").format(", ".join(r.get("design", "judges", default=[]) or []))),
+            ("pairs", Markup("{} ({} with a gold label, {} ties)").format(
+                r.get("design", "items"), r.get("design", "labelled"), r.get("design", "ties"))),
+        ]
+
+    def sections(self, source: RunSource) -> list[Section]:
+        return [Section(anchor, title, render_fragment(PACKAGE, template, r=source.analyses)) for anchor, title, template in SECTIONS]
+
+    def item_text(self, item: dict[str, Any]) -> str:
+        return str(item.get("instruction") or "")
+
+    def item_details(self, item: dict[str, Any]) -> list[str]:
+        facts = [f"gold {item.get('label') or 'none'}"]
+        if item.get("human_labels"):
+            facts.append("humans " + "/".join(item["human_labels"]))
+        if item.get("category"):
+            facts.append(str(item["category"]))
+        return facts
+
+    def drill_columns(self, source: RunSource) -> list[DrillColumn]:
+        return [
+            DrillColumn("verdict", lambda row, item: str(row.get("verdict") or "unparsable")),
+            DrillColumn("perturbed", lambda row, item: str(row.get("perturbed") or "")),
+            DrillColumn("P(A)", lambda row, item: f"{row['p_a']:.3f}" if isinstance(row.get("p_a"), float) else "", numeric=True),
+        ]
+
+    def terminal(self, source: RunSource) -> list[RenderableType]:
+        r = source.analyses
+        table = Table(title="Judge audit")
+        for heading in ("judge", "accuracy", "consistency", "first-position pref.", "artifact levels moved"):
+            table.add_column(heading)
+        position = {row["model"]: row for row in r.get("position", default=[]) or []}
+        for row in r.get("accuracy_overall", default=[]) or []:
+            judge = row["model"]
+            pos = position.get(judge, {})
+            moved = sorted({a["artifact"] for a in r.get("artifacts", default=[]) or [] if a["model"] == judge and not a["verdict"].startswith("no shift")})
+            table.add_row(safe_text(judge), _pct(row.get("estimate")), _pct((pos.get("consistency") or {}).get("estimate")),
+                          _pct((pos.get("first_preference") or {}).get("estimate")), safe_text(", ".join(moved) or "none"))
+        return [table]
+
+    def validity_evidence(self, source: RunSource) -> dict[str, list[str]]:
+        r = source.analyses
+        facts: dict[str, list[str]] = {
+            "phenomenon": ["What is measured: whether the judge prefers the response the gold label calls better, and how much "
+                           "the order of the responses and quality-neutral artifacts change its verdict."],
+        }
+        pos = r.get("position", default=[]) or []
+        if pos:
+            facts["justification"] = [f"{row['model']}: {_pct((row.get('consistency') or {}).get('estimate'))} of items get the same verdict in both "
+                                      f"orders; the rest are decided by position, not content." for row in pos]
+        moved = [a for a in r.get("artifacts", default=[]) or [] if not a["verdict"].startswith("no shift")]
+        if r.get("artifacts"):
+            facts.setdefault("justification", []).append(f"{len(moved)} of {len(r.get('artifacts'))} artifact comparisons moved verdicts beyond the margin.")
+        return facts

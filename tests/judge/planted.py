@@ -1,0 +1,83 @@
+"""A scripted judge with planted biases, for validating the auditor (not any model).
+
+The judge reads the two displayed responses from the prompt, scores each by the number
+after "quality" in its text, adds ``FIRST_BONUS`` to the response shown first and
+``APOLOGY_BONUS`` to a response that opens with the apology artifact, and ignores
+everything else (so the disclaimer and planted-instruction artifacts have no effect).
+It answers ``choice_logprobs`` with a softmax over the two scores (tie gets ~0) and
+``generate`` with the winning label.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from forkingpaths.instruments.judge.perturb import BUILTIN
+from forkingpaths.models.base import BackendSettings, Capabilities, Request, Response
+
+FIRST_BONUS = 4.5
+APOLOGY_BONUS = 6.0
+_SHOWN = re.compile(r"Response A:\n(.*?)\n\nResponse B:\n(.*?)\n\n", re.DOTALL)
+_QUALITY = re.compile(r"quality (\d+)")
+
+
+def score(text: str, first: bool) -> float:
+    value = float(_QUALITY.search(text).group(1))  # type: ignore[union-attr]
+    if text.startswith(BUILTIN["apology"].prefix):
+        value += APOLOGY_BONUS
+    return value + (FIRST_BONUS if first else 0.0)
+
+
+class PlantedBackend:
+    name = "planted"
+    capabilities = Capabilities(generate=True, choice_logprobs=True, embed=False, exact_logprobs=True)
+    max_concurrency = 4
+    identity = "planted|v1"
+
+    async def complete(self, request: Request) -> Response:
+        first, second = _SHOWN.search(request.messages[-1].content).groups()  # type: ignore[union-attr]
+        a, b = score(first, True), score(second, False)
+        if request.mode == "choice_logprobs":
+            ea, eb = math.exp(a - max(a, b)), math.exp(b - max(a, b))
+            tie = 1e-9
+            total = ea + eb + tie
+            return Response(label_probs={"A": ea / total, "B": eb / total, "tie": tie / total}, valid_mass=0.9)
+        return Response(text="Verdict: A" if a > b else "Verdict: B", prompt_tokens=5, completion_tokens=2)
+
+    def versions(self) -> dict[str, str]:
+        return {"planted": "1"}
+
+    async def aclose(self) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class PlantedFactory:
+    reference: str
+    name: str = "planted"
+    capabilities: Capabilities = PlantedBackend.capabilities
+    max_concurrency: int = 4
+
+    def identity(self) -> str:
+        return PlantedBackend.identity
+
+    def probe(self) -> None:
+        return None
+
+    def build(self) -> PlantedBackend:
+        return PlantedBackend()
+
+
+class PlantedFamily:
+    syntax = ("planted",)
+
+    def factory(self, reference: str, rest: str | None, settings: BackendSettings) -> PlantedFactory:
+        return PlantedFactory(reference)
+
+    def describe(self, settings: BackendSettings) -> dict[str, object]:
+        return {"description": "a judge with planted biases", "capabilities": {}}
+
+
+FAMILY = PlantedFamily()
