@@ -108,10 +108,20 @@ def test_persona_is_a_system_message_with_the_group_name() -> None:
 
 
 def test_persona_levels_expand_per_target_group() -> None:
-    instrument = SurveyInstrument({"persona_groups": ["US"], "personas": {"citizen": "a citizen of {group}", "expert": "an economist"}})
-    factors = instrument.expand_factors({"persona": ["none", "average", "citizen", "expert"]}, [ITEM])
-    assert factors["persona"] == ["none", "average@US", "citizen@US", "expert"]
+    instrument = SurveyInstrument({"persona_groups": ["US"], "personas": {"citizen": "a citizen of {group}"}})
+    factors = instrument.expand_factors({"persona": ["none", "average", "citizen"]}, [ITEM])
+    assert factors["persona"] == ["none", "average@US", "citizen@US"]
     assert SurveyInstrument({}).expand_factors({"persona": ["average"]}, [ITEM])["persona"] == ["average@DK", "average@US"]
+
+
+def test_a_persona_without_a_group_is_rejected_at_validation() -> None:
+    """Issue 9, item 17: a persona with no {group} used to run, cost trials and be reported nowhere."""
+    instrument = SurveyInstrument({"personas": {"expert": "an economist", "citizen": "a citizen of {group}"}})
+    problems = instrument.validate(_spec(persona=["none", "expert"]), [ITEM])
+    assert problems == [
+        "instrument.params.personas.expert: must contain {group} (a persona is steered toward a target group; "
+        "wording without one belongs in a template)"
+    ]
 
 
 def test_language_factor_uses_translations_and_user_templates() -> None:

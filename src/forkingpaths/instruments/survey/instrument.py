@@ -167,7 +167,7 @@ class SurveyInstrument:
         return problems
 
     def expand_factors(self, factors: dict[str, list[str]], items: list[SurveyItem]) -> dict[str, list[str]]:
-        """Expand each persona whose text names ``{group}`` into one level per target group."""
+        """Expand each persona into one level per target group (validation requires ``{group}`` in its text)."""
         if "persona" not in factors:
             return dict(factors)
         groups = list(self.params.persona_groups) or sorted({g for item in items for g in item.groups})
