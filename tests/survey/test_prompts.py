@@ -199,3 +199,19 @@ def test_labels() -> None:
     assert option_labels("numbers", ["x", "y"]) == ["1", "2"]
     assert option_labels("text", ["x", "y"]) == ["x", "y"]
     assert re.fullmatch(r"[A-Z]+", "".join(option_labels("letters", ["o"] * 26)))
+
+
+def test_spec_settings_without_effect_are_validation_errors() -> None:
+    """Issue 9, item 16: ``sampling: {temperature: 0.9}`` was silently ignored by the survey."""
+    base = {"name": "t", "instrument": "survey", "data": {"loader": "builtin"}}
+    hot = parse_spec({**base, "sampling": {"temperature": 0.9}})
+    assert SurveyInstrument({}).validate(hot, [ITEM]) == [
+        "sampling.temperature: has no effect on the survey instrument (logprob answers are read at temperature 0; "
+        "set the temperature of sampled answers with instrument.params.sample_temperature)"
+    ]
+    repeated = parse_spec({**base, "repeats": 3, "sampling": {"max_tokens": 20}})
+    logprobs = SurveyInstrument({"elicitation": "logprobs"}).validate(repeated, [ITEM])
+    assert [p.split(":")[0] for p in logprobs] == ["sampling.max_tokens", "repeats"]
+    # under auto or sample, repeats and max_tokens act on sampled answers: no problem
+    assert SurveyInstrument({}).validate(repeated, [ITEM]) == []
+    assert SurveyInstrument({"elicitation": "sample"}).validate(repeated, [ITEM]) == []

@@ -147,6 +147,7 @@ class SurveyInstrument:
         languages = {lang for item in items for lang in item.translations}
         problems = list(self._param_problems)
         problems += F.validate_levels(spec.factors, self.params, groups, languages)
+        problems += self._settings_without_effect(spec)
         for group in self.params.persona_groups:
             if group not in groups:
                 problems.append(f"instrument.params.persona_groups: unknown group {group!r}; expected one of {', '.join(sorted(groups))}")
@@ -164,6 +165,25 @@ class SurveyInstrument:
             for style in spec.factors.get("label_style", ["letters"]):
                 if self.params.instruction(style, language) is None:
                     problems.append(f"instrument.params.translations.{language}.instructions.{style}: missing")
+        return problems
+
+    def _settings_without_effect(self, spec: Spec) -> list[str]:
+        """Spec settings the user gave that could not change any request: an error, not a warning
+        (a warning scrolls past, and the run's answers would not be what the spec says)."""
+        problems = []
+        if "temperature" in spec.sampling.model_fields_set:
+            problems.append(
+                "sampling.temperature: has no effect on the survey instrument (logprob answers are read at temperature 0; "
+                "set the temperature of sampled answers with instrument.params.sample_temperature)"
+            )
+        if self.params.elicitation == "logprobs":
+            if "max_tokens" in spec.sampling.model_fields_set:
+                problems.append("sampling.max_tokens: has no effect with instrument.params.elicitation logprobs (one token is read)")
+            if spec.repeats > 1:
+                problems.append(
+                    "repeats: has no effect with instrument.params.elicitation logprobs (every repeat reads the same "
+                    "probabilities); use 1, or elicitation sample"
+                )
         return problems
 
     def expand_factors(self, factors: dict[str, list[str]], items: list[SurveyItem]) -> dict[str, list[str]]:
