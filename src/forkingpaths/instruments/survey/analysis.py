@@ -16,6 +16,7 @@ from forkingpaths.instruments.survey.data.items import SurveyItem
 from forkingpaths.instruments.survey.comparison import compare_models
 from forkingpaths.instruments.survey.extrapolation import candidate_splits, extrapolability
 from forkingpaths.instruments.survey.factors import SurveyParams
+from forkingpaths.instruments.survey.parsing import CONFLICT, ECHO
 from forkingpaths.instruments.survey.scoring import (
     CEILING_WARN,
     alignment_table,
@@ -117,6 +118,7 @@ def analyse_survey(trials: pd.DataFrame, items: list[SurveyItem], spec: Spec) ->
             "design_spread_note": spread["note"],
         }
         entry["elicitation"]["sampling"] = sampling_summary(model_dists, items, _rng(spec.seed, SAMPLING_STREAM))
+        entry["elicitation"]["parse_notes"] = _parse_notes(trials[trials["model"] == model])
         comparable, entry["item_set"] = _common_items(base) if not base.empty else (base, {"kind": "all", "n_items": 0})
         if comparable.empty or comparable["item_id"].nunique() < 2:
             entry["stability"] = {"available": False, "reason": "needs at least 2 scored items without a persona"}
@@ -155,6 +157,13 @@ def _elicitation_summary(distributions: pd.DataFrame) -> dict[str, Any]:
         "errors": int(distributions["n_errors"].sum()),
         "unscored": int(distributions["probs"].isna().sum()),
     }
+
+
+def _parse_notes(trials: pd.DataFrame) -> dict[str, int]:
+    """How many sampled answers named an option and were still not scored, by reason (``parse_note``)."""
+    if "parse_note" not in trials.columns:  # a trials table written before the column existed
+        return {}
+    return {str(k): int(v) for k, v in trials["parse_note"].dropna().value_counts().sort_index().items()}
 
 
 def _overall(base: pd.DataFrame, level: float, n_resamples: int, rng: np.random.Generator) -> list[dict[str, Any]]:
@@ -199,6 +208,25 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
                         "unreadable samples"
                     ),
                     "rule": "a distribution is unscored when an option has no probability or no sampled answer was readable",
+                }
+            )
+        notes = readable.get("parse_notes") or {}
+        if notes:
+            out.append(
+                {
+                    "model": model,
+                    "topic": "answer parsing",
+                    "verdict": "answers not scored",
+                    "text": (
+                        f"{sum(notes.values())} sampled answers named an option but were not scored: "
+                        f"{notes.get(CONFLICT, 0)} gave one option's label with another option's wording "
+                        f"(e.g. 'A. Yes' when A was No), {notes.get(ECHO, 0)} repeated the option list; "
+                        "they count as unreadable samples (trials.parquet: parse_note)"
+                    ),
+                    "rule": (
+                        "a sampled answer is not scored when its label and its wording name different options, or when "
+                        "it lists two or more options; every such answer is counted here"
+                    ),
                 }
             )
         sampling = readable.get("sampling")

@@ -109,6 +109,7 @@ class SurveyPresentation:
                 lambda row, item: f"{row['valid_mass']:.3f}" if present(row.get("valid_mass")) else "",
                 numeric=True,
             ),
+            DrillColumn("parse note", lambda row, item: str(row["parse_note"]) if present(row.get("parse_note")) else ""),
         ]
 
     def terminal(self, source: RunSource) -> list[RenderableType]:
