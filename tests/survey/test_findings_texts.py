@@ -32,3 +32,18 @@ def test_conflicting_and_echoed_samples_are_counted_in_a_finding() -> None:
     assert finding["verdict"] == "answers not scored"
     assert finding["text"].startswith("3 sampled answers named an option but were not scored: 2 gave one option's label")
     assert "1 repeated the option list" in finding["text"]
+
+
+def test_low_valid_label_mass_is_a_headline_finding() -> None:
+    """Item 13: a 23% valid-label mass used to be only in the validity card."""
+    items = _items(3)
+    rows = [(c, "none", k, [0.2, 0.3, 0.5], "x", None) for c in ("c1", "c2") for k in range(3)]
+    trials = _trials(items, rows)
+    trials["valid_mass"] = [0.23, 0.3, 0.2, 0.25, 0.15, 0.25]
+    _, topics = _findings(trials, items)
+    finding = topics["valid-label mass"]
+    assert finding["verdict"] == "low valid-label mass"
+    assert finding["text"].startswith("On average 23% of the next-token probability fell on the valid answer labels (lowest 15%)")
+    assert "below 50% (a convention)" in finding["rule"]
+    trials["valid_mass"] = 0.5
+    assert "valid-label mass" not in _findings(trials, items)[1]

@@ -32,6 +32,8 @@ from forkingpaths.spec import Spec
 from forkingpaths.stats.uncertainty import FEW_CLUSTERS, cluster_t_ci
 
 SIMILARITY = "1 − Jensen–Shannon distance (base 2)"
+#: Below this mean valid-label mass a headline finding says so (a convention; docs/survey.md).
+LOW_VALID_MASS = 0.5
 # Random streams shared by every model (their results must not depend on the model order).
 SPLIT_STREAM, EXTRAPOLATION_STREAM, SAMPLING_STREAM = 4, 5, 6
 
@@ -210,6 +212,9 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
                     "rule": "a distribution is unscored when an option has no probability or no sampled answer was readable",
                 }
             )
+        low_mass = _low_mass_finding(model, readable)
+        if low_mass:
+            out.append(low_mass)
         notes = readable.get("parse_notes") or {}
         if notes:
             out.append(
@@ -364,6 +369,34 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _low_mass_finding(model: str, readable: dict[str, Any]) -> dict[str, Any] | None:
+    """A headline finding when the answers mostly fell outside the valid labels, else None."""
+    mass, lowest = readable.get("mean_valid_mass"), readable.get("min_valid_mass")
+    if mass is None or not np.isfinite(mass) or mass >= LOW_VALID_MASS:
+        return None
+    if readable["mode"] == ["sample"]:
+        text = (
+            f"Only {mass:.0%} of sampled answers could be read as an option on average over conditions and items "
+            f"(lowest {lowest:.0%}); the distributions are over the readable answers alone"
+        )
+    else:
+        text = (
+            f"On average {mass:.0%} of the next-token probability fell on the valid answer labels (lowest {lowest:.0%}); "
+            "the option distributions are renormalised over that mass, so they describe what the model answers when "
+            "made to pick a label, not most of what it would say"
+        )
+    return {
+        "model": model,
+        "topic": "valid-label mass",
+        "verdict": "low valid-label mass",
+        "text": text,
+        "rule": (
+            f"shown when the mean valid-label mass over (condition, item) distributions is below {LOW_VALID_MASS:.0%} "
+            "(a convention); for sampled answers the mass is the share of readable answers"
+        ),
+    }
 
 
 def _extrapolation_text(extra: dict[str, Any]) -> str:
