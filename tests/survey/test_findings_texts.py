@@ -47,3 +47,45 @@ def test_low_valid_label_mass_is_a_headline_finding() -> None:
     assert "below 50% (a convention)" in finding["rule"]
     trials["valid_mass"] = 0.5
     assert "valid-label mass" not in _findings(trials, items)[1]
+
+
+def test_comparison_text_names_each_models_groups_without_zero_counts() -> None:
+    """Item 14: "closer than … to 0 of 3 groups and further from 0"."""
+    from forkingpaths.instruments.survey.analysis import _comparison_text
+
+    rows = [
+        {"group": "DK", "estimate": -0.1, "significant": True},
+        {"group": "US", "estimate": -0.2, "significant": True},
+        {"group": "BR", "estimate": 0.05, "significant": False},
+    ]
+    text = _comparison_text({"a": "m1", "b": "m2", "by_group": rows, "closer_a": 0, "closer_b": 2}, {"DK": "Denmark"})
+    assert text == "m2 is closer than m1 to 2 of 3 groups (Denmark, US); no reliable difference for the other 1"
+    assert "0 of" not in text
+
+
+def test_a_one_condition_specification_curve_is_not_assessed() -> None:
+    """Item 14: it said "not robust" beside a "not assessed" stability verdict."""
+    items = _items(6)
+    rng = np.random.default_rng(3)
+    rows = [("c1", "none", k, list(rng.dirichlet(np.ones(3))), "x", None) for k in range(6)]
+    _, topics = _findings(_trials(items, rows), items)
+    assert topics["closest group"]["verdict"] == "not assessed"
+    assert topics["specification curve"]["verdict"] == "not assessed"
+
+
+def test_unscored_causes_add_up_to_the_unscored_total() -> None:
+    """Item 14: "3 of 6 distributions could not be scored: 1 missing …, 4 trials with errors, …" mixed units."""
+    items = _items(3)
+    rows = [("c1", "none", 0, [0.5, np.nan, 0.5], None, None)]  # incomplete
+    rows += [("c1", "none", 1, None, None, "boom"), ("c1", "none", 1, None, None, "boom")]  # every trial failed
+    rows += [("c1", "none", 2, None, None, None), ("c1", "none", 2, None, None, "boom")]  # unreadable sample + 1 failure
+    rows += [("c2", "none", k, [0.2, 0.3, 0.5], "x", None) for k in range(3)]
+    results, topics = _findings(_trials(items, rows), items)
+    elicitation = results["models"]["m"]["elicitation"]
+    assert elicitation["unscored_by_cause"] == {"incomplete": 1, "failed": 1, "unreadable": 1}
+    assert sum(elicitation["unscored_by_cause"].values()) == elicitation["unscored"] == 3
+    assert topics["readable answers"]["text"] == (
+        "3 of 6 (condition, item) answer distributions could not be scored: 1 had an option missing from the "
+        "backend's top-k, 1 had every trial fail and 1 had no readable sampled answer (over all distributions: "
+        "failed trials 3, unreadable sampled answers 1)"
+    )

@@ -158,7 +158,19 @@ def _elicitation_summary(distributions: pd.DataFrame) -> dict[str, Any]:
         "invalid_samples": int(distributions["n_invalid"].sum()),
         "errors": int(distributions["n_errors"].sum()),
         "unscored": int(distributions["probs"].isna().sum()),
+        "unscored_by_cause": _unscored_by_cause(distributions),
     }
+
+
+def _unscored_by_cause(distributions: pd.DataFrame) -> dict[str, int]:
+    """The unscored distributions split into causes that add up to ``unscored``: an option missing
+    from the backend's top-k, every trial failed, or no readable sampled answer."""
+    if not len(distributions):
+        return {"incomplete": 0, "failed": 0, "unreadable": 0}
+    unscored = distributions["probs"].isna()
+    incomplete = unscored & distributions["incomplete"].astype(bool)
+    failed = unscored & ~incomplete & (distributions["n_errors"] == distributions["n_trials"])
+    return {"incomplete": int(incomplete.sum()), "failed": int(failed.sum()), "unreadable": int((unscored & ~incomplete & ~failed).sum())}
 
 
 def _parse_notes(trials: pd.DataFrame) -> dict[str, int]:
@@ -203,13 +215,11 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
                     "model": model,
                     "topic": "readable answers",
                     "verdict": "answers partly unscored" if readable["unscored"] < readable["n_distributions"] else "no scored answers",
-                    "text": (
-                        f"{readable['unscored']} of {readable['n_distributions']} (condition, item) answer distributions "
-                        f"could not be scored: {readable['incomplete_distributions']} missing an option from the "
-                        f"backend's top-k, {readable['errors']} trials with errors, {readable['invalid_samples']} "
-                        "unreadable samples"
+                    "text": _unscored_text(readable),
+                    "rule": (
+                        "a distribution is unscored when an option has no probability, every trial failed or no "
+                        "sampled answer was readable"
                     ),
-                    "rule": "a distribution is unscored when an option has no probability or no sampled answer was readable",
                 }
             )
         low_mass = _low_mass_finding(model, readable)
@@ -260,11 +270,14 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
             if stab["claim"] is not None:
                 shares = stab["claim"]["shares"]
                 target = stab["claim"].get("target", stab["closest_group"]["modal"])
+                one_condition = stab["closest_group"]["n_conditions"] < 2
                 out.append(
                     {
                         "model": model,
                         "topic": "specification curve",
-                        "verdict": "robust" if shares["holds_significant"] == 1.0 else "not robust",
+                        "verdict": (
+                            "not assessed" if one_condition else "robust" if shares["holds_significant"] == 1.0 else "not robust"
+                        ),
                         "text": (
                             f"'{names.get(target, target)} is the closest group' holds with a margin whose interval excludes 0 in "
                             f"{shares['holds_significant']:.0%} of conditions, holds without significance in "
@@ -272,7 +285,8 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
                             f"{few_items_note(entry['item_set']['n_items'])}"
                         ),
                         "rule": (
-                            "robust when the claim holds significantly in every condition; a condition's margin interval "
+                            "robust when the claim holds significantly in every condition; not assessed with fewer than "
+                            "2 conditions (robustness to design choices needs a choice); a condition's margin interval "
                             "is built from the pairwise margins over every other group (lower: the smallest lower bound; "
                             "upper: the smallest Bonferroni upper bound)"
                         ),
@@ -349,12 +363,8 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
     for comparison in results.get("comparisons", []):
         if not comparison.get("available"):
             continue
-        n = len(comparison["by_group"])
         a, b = comparison["a"], comparison["b"]
-        if comparison["closer_a"] or comparison["closer_b"]:
-            text = f"{a} is closer than {b} to {comparison['closer_a']} of {n} groups and further from {comparison['closer_b']} of {n}"
-        else:
-            text = f"No group in which {a} and {b} differ reliably ({n} groups compared)"
+        text = _comparison_text(comparison, names)
         n_items = min((r.get("n_items", FEW_CLUSTERS) for r in comparison["by_group"]), default=0)
         out.append(
             {
@@ -364,11 +374,39 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "text": text + " (paired differences over the same items and conditions)" + few_items_note(n_items),
                 "rule": (
                     f"a group counts when its Holm-adjusted sign-flip p-value is below {1 - level:.2f}; Holm runs over "
-                    f"all {comparison.get('n_tests', n)} (model pair, group) tests of the run"
+                    f"all {comparison.get('n_tests', len(comparison['by_group']))} (model pair, group) tests of the run"
                 ),
             }
         )
     return out
+
+
+def _comparison_text(comparison: dict[str, Any], names: dict[str, str]) -> str:
+    """Which groups each model of a pair is reliably closer to, naming them; the rest differ not reliably."""
+    a, b, rows = comparison["a"], comparison["b"], comparison["by_group"]
+    n = len(rows)
+    if not (comparison["closer_a"] or comparison["closer_b"]):
+        return f"No group in which {a} and {b} differ reliably ({n} groups compared)"
+    parts = []
+    for first, second, sign in ((a, b, 1), (b, a, -1)):
+        groups = [names.get(r["group"], r["group"]) for r in rows if r["significant"] and sign * r["estimate"] > 0]
+        if groups:
+            parts.append(f"{first} is closer than {second} to {len(groups)} of {n} groups ({', '.join(groups)})")
+    rest = n - comparison["closer_a"] - comparison["closer_b"]
+    if rest:
+        parts.append(f"no reliable difference for the other {rest}")
+    return "; ".join(parts)
+
+
+def _unscored_text(readable: dict[str, Any]) -> str:
+    """Unscored distributions by cause (the causes add up to the total), then the trials behind them."""
+    causes = readable["unscored_by_cause"]
+    return (
+        f"{readable['unscored']} of {readable['n_distributions']} (condition, item) answer distributions could not be "
+        f"scored: {causes['incomplete']} had an option missing from the backend's top-k, {causes['failed']} had every "
+        f"trial fail and {causes['unreadable']} had no readable sampled answer (over all distributions: failed "
+        f"trials {readable['errors']}, unreadable sampled answers {readable['invalid_samples']})"
+    )
 
 
 def _low_mass_finding(model: str, readable: dict[str, Any]) -> dict[str, Any] | None:
