@@ -89,3 +89,21 @@ def test_unscored_causes_add_up_to_the_unscored_total() -> None:
         "backend's top-k, 1 had every trial fail and 1 had no readable sampled answer (over all distributions: "
         "failed trials 3, unreadable sampled answers 1)"
     )
+
+
+def test_models_are_compared_on_shared_cells_and_the_difference_is_shown() -> None:
+    """Item 12: one model under two references showed different pooled means because one HTTP
+    cell went unscored, and nothing said so."""
+    items = _items(6)
+    rng = np.random.default_rng(4)
+    rows = [(c, "none", k, list(rng.dirichlet(np.ones(3))), "x", None) for c in ("c1", "c2") for k in range(6)]
+    one = _trials(items, rows)
+    other = one.copy()
+    other.at[0, "option_probs"] = [0.5, np.nan, 0.5]  # an option outside the top-k: unscored
+    trials = pd.concat([one.assign(model="local"), other.assign(model="http")], ignore_index=True)
+    results, topics = _findings(trials, items)
+    (comparison,) = results["comparisons"]
+    assert comparison["cells"] == {"both": 11, "only_a": 1, "only_b": 0}
+    assert all(row["estimate"] == 0 for row in comparison["by_group"])  # same answers on the shared cells
+    text = topics["model comparison"]["text"]
+    assert "over the 11 (condition, item) cells both models scored; 1 scored for local only and 0 for http only" in text

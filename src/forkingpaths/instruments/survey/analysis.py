@@ -371,7 +371,7 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
                 "model": f"{a} vs {b}",
                 "topic": "model comparison",
                 "verdict": "models differ" if comparison["closer_a"] or comparison["closer_b"] else "no reliable difference",
-                "text": text + " (paired differences over the same items and conditions)" + few_items_note(n_items),
+                "text": text + _shared_cells_note(comparison) + few_items_note(n_items),
                 "rule": (
                     f"a group counts when its Holm-adjusted sign-flip p-value is below {1 - level:.2f}; Holm runs over "
                     f"all {comparison.get('n_tests', len(comparison['by_group']))} (model pair, group) tests of the run"
@@ -396,6 +396,20 @@ def _comparison_text(comparison: dict[str, Any], names: dict[str, str]) -> str:
     if rest:
         parts.append(f"no reliable difference for the other {rest}")
     return "; ".join(parts)
+
+
+def _shared_cells_note(comparison: dict[str, Any]) -> str:
+    """Which (condition, item) cells the paired differences use, and those left out because one model lacks them."""
+    cells = comparison.get("cells")
+    if not cells:
+        return " (paired differences over the same items and conditions)"
+    note = f" (paired differences over the {cells['both']} (condition, item) cells both models scored"
+    if cells["only_a"] or cells["only_b"]:
+        note += (
+            f"; {cells['only_a']} scored for {comparison['a']} only and {cells['only_b']} for {comparison['b']} only are "
+            "left out here but are in each model's pooled means, which therefore differ in their cells"
+        )
+    return note + ")"
 
 
 def _unscored_text(readable: dict[str, Any]) -> str:
