@@ -119,3 +119,15 @@ def test_tick_label_and_clipped_accept_any_argument() -> None:
         for value in (0.5, math.nan, math.inf, 1e300):
             assert isinstance(tick_label(value, step), str)
     assert clipped("abcdef", 0) == "…" and clipped("abcdef", 3) == "ab…" and clipped("ab", 3) == "ab"
+
+
+def test_a_tick_that_rounds_to_zero_has_no_sign_and_min_span_widens_float_noise() -> None:
+    """Issue 9, item 14: paired-difference axes were labelled ``-0.000000000``."""
+    assert tick_label(-1e-12, 1e-9) == "0.000000000"
+    assert tick_label(-0.0, 0.1) == "0.0"
+    assert tick_label(-0.25, 0.05) == "-0.25"
+    lo, hi = padded_domain([-3e-13, 2e-13], include=[0.0], min_span=0.02)
+    assert lo < -0.0099 and hi > 0.0099
+    assert padded_domain([0.0, 0.5], min_span=0.02) == padded_domain([0.0, 0.5])
+    labels = [tick_label(t, 0.005) for t in nice_ticks(lo, hi)]
+    assert all(len(label) <= 6 for label in labels) and "-0.000" not in labels

@@ -158,3 +158,11 @@ def test_holm_and_bh_hand_worked() -> None:
 def test_bad_input_raises_value_error(call, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_tost_interval_level_is_exact() -> None:
+    """Issue 9, item 19: the interval reported level=0.8999999999999999."""
+    from forkingpaths.stats.paired import tost
+
+    result = tost([0.01, -0.02, 0.03, 0.0, 0.01], margin=0.1, level=0.95)
+    assert result["interval"].level == 0.9

@@ -10,7 +10,8 @@ import pytest
 from forkingpaths.instruments.survey.data.items import SurveyItem, Translation
 from forkingpaths.design import Condition, expand_conditions
 from forkingpaths.instruments.survey.factors import option_labels, option_permutation
-from forkingpaths.instruments.survey.instrument import SurveyInstrument, parse_choice
+from forkingpaths.instruments.survey.instrument import SurveyInstrument
+from forkingpaths.instruments.survey.parsing import parse_choice, read_choice
 from forkingpaths.models.base import Capabilities, Request, Response
 from forkingpaths.spec import parse_spec
 from forkingpaths.instruments.base import StageResult, TrialContext
@@ -108,10 +109,20 @@ def test_persona_is_a_system_message_with_the_group_name() -> None:
 
 
 def test_persona_levels_expand_per_target_group() -> None:
-    instrument = SurveyInstrument({"persona_groups": ["US"], "personas": {"citizen": "a citizen of {group}", "expert": "an economist"}})
-    factors = instrument.expand_factors({"persona": ["none", "average", "citizen", "expert"]}, [ITEM])
-    assert factors["persona"] == ["none", "average@US", "citizen@US", "expert"]
+    instrument = SurveyInstrument({"persona_groups": ["US"], "personas": {"citizen": "a citizen of {group}"}})
+    factors = instrument.expand_factors({"persona": ["none", "average", "citizen"]}, [ITEM])
+    assert factors["persona"] == ["none", "average@US", "citizen@US"]
     assert SurveyInstrument({}).expand_factors({"persona": ["average"]}, [ITEM])["persona"] == ["average@DK", "average@US"]
+
+
+def test_a_persona_without_a_group_is_rejected_at_validation() -> None:
+    """Issue 9, item 17: a persona with no {group} used to run, cost trials and be reported nowhere."""
+    instrument = SurveyInstrument({"personas": {"expert": "an economist", "citizen": "a citizen of {group}"}})
+    problems = instrument.validate(_spec(persona=["none", "expert"]), [ITEM])
+    assert problems == [
+        "instrument.params.personas.expert: must contain {group} (a persona is steered toward a target group; "
+        "wording without one belongs in a template)"
+    ]
 
 
 def test_language_factor_uses_translations_and_user_templates() -> None:
@@ -159,8 +170,40 @@ def test_parse_choice_letters(text: str, expected: int | None) -> None:
 def test_parse_choice_falls_back_to_the_option_wording() -> None:
     options = ["Agree", "Disagree"]
     assert parse_choice("Disagree.", ["A", "B"], options) == 1
-    assert parse_choice("A. Disagree", ["A", "B"], options) == 0  # the label wins, as a ticked box would
+    assert parse_choice("A. Agree, mostly", ["A", "B"], options) == 0
+    assert parse_choice("A. I think so", ["A", "B"], options) == 0  # an explanation is not another option
     assert parse_choice("Maybe", ["A", "B"], options) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("A. Disagree", (None, "label-text conflict")),
+        ("a) disagree, because", (None, "label-text conflict")),
+        ("A. Agree\nB. Disagree", (None, "echoed options")),
+        ("A. Agree B. Disagree", (None, "echoed options")),
+        ("- Agree\n- Disagree", (None, "echoed options")),
+        ("B. Disagree\nBecause it is wrong", (1, None)),
+        ("Disagree.\nAgree to differ, though", (1, None)),
+        ("A", (0, None)),
+    ],
+)
+def test_conflicting_and_echoed_answers_are_not_scored_and_say_why(text: str, expected: tuple) -> None:
+    """Issue 9, item 15: "A. Yes" with A = No was scored as No unflagged; an echoed list as option A."""
+    assert read_choice(text, ["A", "B"], ["Agree", "Disagree"]) == expected
+
+
+def test_a_conflict_under_reversed_order_is_recorded_in_the_trial() -> None:
+    instrument = SurveyInstrument({})
+    item = SurveyItem("q", "Is it fine?", ("Yes", "No"), {"DK": (0.5, 0.5)})
+    condition = _condition(option_order="reversed")
+    request = render(instrument, item, condition, 0, _spec(option_order=["reversed"]), TEXT_ONLY)
+    assert "A. No" in request.messages[-1].content
+    record = parse(instrument, item, condition, request, Response(text="A. Yes"))
+    assert record.answer is None and record.parse_note == "label-text conflict"
+    echoed = parse(instrument, item, condition, request, Response(text="A. No\nB. Yes"))
+    assert echoed.answer is None and echoed.parse_note == "echoed options"
+    assert parse(instrument, item, condition, request, Response(text="B. Yes")).answer == "Yes"
 
 
 def test_parse_choice_text_labels_prefers_the_longest_matching_option() -> None:
@@ -189,3 +232,19 @@ def test_labels() -> None:
     assert option_labels("numbers", ["x", "y"]) == ["1", "2"]
     assert option_labels("text", ["x", "y"]) == ["x", "y"]
     assert re.fullmatch(r"[A-Z]+", "".join(option_labels("letters", ["o"] * 26)))
+
+
+def test_spec_settings_without_effect_are_validation_errors() -> None:
+    """Issue 9, item 16: ``sampling: {temperature: 0.9}`` was silently ignored by the survey."""
+    base = {"name": "t", "instrument": "survey", "data": {"loader": "builtin"}}
+    hot = parse_spec({**base, "sampling": {"temperature": 0.9}})
+    assert SurveyInstrument({}).validate(hot, [ITEM]) == [
+        "sampling.temperature: has no effect on the survey instrument (logprob answers are read at temperature 0; "
+        "set the temperature of sampled answers with instrument.params.sample_temperature)"
+    ]
+    repeated = parse_spec({**base, "repeats": 3, "sampling": {"max_tokens": 20}})
+    logprobs = SurveyInstrument({"elicitation": "logprobs"}).validate(repeated, [ITEM])
+    assert [p.split(":")[0] for p in logprobs] == ["sampling.max_tokens", "repeats"]
+    # under auto or sample, repeats and max_tokens act on sampled answers: no problem
+    assert SurveyInstrument({}).validate(repeated, [ITEM]) == []
+    assert SurveyInstrument({"elicitation": "sample"}).validate(repeated, [ITEM]) == []

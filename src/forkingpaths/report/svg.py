@@ -146,11 +146,15 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return [t for t in ticks if lo - 1e-9 * step <= t <= hi + 1e-9 * step] or [lo]
 
 
-def padded_domain(values: Sequence[float | None], include: Sequence[float] = (), pad: float = 0.05) -> tuple[float, float]:
+def padded_domain(
+    values: Sequence[float | None], include: Sequence[float] = (), pad: float = 0.05, min_span: float = 0.0
+) -> tuple[float, float]:
     """A domain covering the finite ``values`` and ``include``, widened by ``pad`` of its span on each side.
 
     Always finite with ``lo < hi``: no finite value gives (0, 1), one value (or a span
-    lost in float noise) gets a width of a tenth of its magnitude.
+    lost in float noise) gets a width of a tenth of its magnitude. ``min_span`` is the
+    narrowest domain worth drawing for quantities of known resolution: a narrower one is
+    widened about its centre, so float noise around a value is not drawn as a scale.
     """
     finite = [v for v in [*values, *include] if v is not None and math.isfinite(v)]
     if not finite:
@@ -159,16 +163,22 @@ def padded_domain(values: Sequence[float | None], include: Sequence[float] = (),
     span = hi - lo
     if not math.isfinite(span):
         return lo, hi
-    if span <= max(abs(lo), abs(hi)) * _NARROW:
+    if span < min_span:
+        centre = (lo + hi) / 2
+        lo, hi = centre - min_span / 2, centre + min_span / 2
+        span = min_span
+    elif span <= max(abs(lo), abs(hi)) * _NARROW:
         span = max(abs(hi), 1.0) * 0.1
     widened = lo - pad * span, hi + pad * span
     return widened if all(math.isfinite(v) for v in widened) else (lo, hi)
 
 
 def tick_label(value: float, step: float) -> str:
-    """Tick text with as many decimals as the tick step needs."""
+    """Tick text with as many decimals as the tick step needs; a value that rounds to zero
+    is written without a sign (never ``-0.000``)."""
     decimals = min(max(0, -math.floor(math.log10(step))), 20) if 0 < step < math.inf else 2
-    return f"{value:.{decimals}f}"
+    label = f"{value:.{decimals}f}"
+    return label[1:] if label.startswith("-") and not label.strip("-0.") else label
 
 
 def x_axis(scale: Scale, top: float, bottom: float, title: str = "") -> str:

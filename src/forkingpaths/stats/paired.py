@@ -174,7 +174,8 @@ def tost(differences: ArrayLike, margin: float, level: float = 0.95) -> dict[str
         "p_upper": p_upper,
         "pvalue": pvalue,
         "equivalent": pvalue < alpha,
-        "interval": Interval(est, est - half, est + half, "tost-t", 1.0 - 2.0 * alpha, se),
+        # rounded: 1 − 2·(1 − 0.95) is 0.8999999999999999 in floating point
+        "interval": Interval(est, est - half, est + half, "tost-t", round(1.0 - 2.0 * alpha, 12), se),
     }
 
 

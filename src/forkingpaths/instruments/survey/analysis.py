@@ -16,6 +16,7 @@ from forkingpaths.instruments.survey.data.items import SurveyItem
 from forkingpaths.instruments.survey.comparison import compare_models
 from forkingpaths.instruments.survey.extrapolation import candidate_splits, extrapolability
 from forkingpaths.instruments.survey.factors import SurveyParams
+from forkingpaths.instruments.survey.parsing import CONFLICT, ECHO
 from forkingpaths.instruments.survey.scoring import (
     CEILING_WARN,
     alignment_table,
@@ -31,6 +32,8 @@ from forkingpaths.spec import Spec
 from forkingpaths.stats.uncertainty import FEW_CLUSTERS, cluster_t_ci
 
 SIMILARITY = "1 − Jensen–Shannon distance (base 2)"
+#: Below this mean valid-label mass a headline finding says so (a convention; docs/survey.md).
+LOW_VALID_MASS = 0.5
 # Random streams shared by every model (their results must not depend on the model order).
 SPLIT_STREAM, EXTRAPOLATION_STREAM, SAMPLING_STREAM = 4, 5, 6
 
@@ -117,6 +120,7 @@ def analyse_survey(trials: pd.DataFrame, items: list[SurveyItem], spec: Spec) ->
             "design_spread_note": spread["note"],
         }
         entry["elicitation"]["sampling"] = sampling_summary(model_dists, items, _rng(spec.seed, SAMPLING_STREAM))
+        entry["elicitation"]["parse_notes"] = _parse_notes(trials[trials["model"] == model])
         comparable, entry["item_set"] = _common_items(base) if not base.empty else (base, {"kind": "all", "n_items": 0})
         if comparable.empty or comparable["item_id"].nunique() < 2:
             entry["stability"] = {"available": False, "reason": "needs at least 2 scored items without a persona"}
@@ -154,7 +158,26 @@ def _elicitation_summary(distributions: pd.DataFrame) -> dict[str, Any]:
         "invalid_samples": int(distributions["n_invalid"].sum()),
         "errors": int(distributions["n_errors"].sum()),
         "unscored": int(distributions["probs"].isna().sum()),
+        "unscored_by_cause": _unscored_by_cause(distributions),
     }
+
+
+def _unscored_by_cause(distributions: pd.DataFrame) -> dict[str, int]:
+    """The unscored distributions split into causes that add up to ``unscored``: an option missing
+    from the backend's top-k, every trial failed, or no readable sampled answer."""
+    if not len(distributions):
+        return {"incomplete": 0, "failed": 0, "unreadable": 0}
+    unscored = distributions["probs"].isna()
+    incomplete = unscored & distributions["incomplete"].astype(bool)
+    failed = unscored & ~incomplete & (distributions["n_errors"] == distributions["n_trials"])
+    return {"incomplete": int(incomplete.sum()), "failed": int(failed.sum()), "unreadable": int((unscored & ~incomplete & ~failed).sum())}
+
+
+def _parse_notes(trials: pd.DataFrame) -> dict[str, int]:
+    """How many sampled answers named an option and were still not scored, by reason (``parse_note``)."""
+    if "parse_note" not in trials.columns:  # a trials table written before the column existed
+        return {}
+    return {str(k): int(v) for k, v in trials["parse_note"].dropna().value_counts().sort_index().items()}
 
 
 def _overall(base: pd.DataFrame, level: float, n_resamples: int, rng: np.random.Generator) -> list[dict[str, Any]]:
@@ -193,13 +216,33 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
                     "model": model,
                     "topic": "readable answers",
                     "verdict": "answers partly unscored" if readable["unscored"] < readable["n_distributions"] else "no scored answers",
-                    "text": (
-                        f"{readable['unscored']} of {readable['n_distributions']} (condition, item) answer distributions "
-                        f"could not be scored: {readable['incomplete_distributions']} missing an option from the "
-                        f"backend's top-k, {readable['errors']} trials with errors, {readable['invalid_samples']} "
-                        "unreadable samples"
+                    "text": _unscored_text(readable),
+                    "rule": (
+                        "a distribution is unscored when an option has no probability, every trial failed or no "
+                        "sampled answer was readable"
                     ),
-                    "rule": "a distribution is unscored when an option has no probability or no sampled answer was readable",
+                }
+            )
+        low_mass = _low_mass_finding(model, readable)
+        if low_mass:
+            out.append(low_mass)
+        notes = readable.get("parse_notes") or {}
+        if notes:
+            out.append(
+                {
+                    "model": model,
+                    "topic": "answer parsing",
+                    "verdict": "answers not scored",
+                    "text": (
+                        f"{sum(notes.values())} sampled answers named an option but were not scored: "
+                        f"{notes.get(CONFLICT, 0)} gave one option's label with another option's wording "
+                        f"(e.g. 'A. Yes' when A was No), {notes.get(ECHO, 0)} repeated the option list; "
+                        "they count as unreadable samples (trials.parquet: parse_note)"
+                    ),
+                    "rule": (
+                        "a sampled answer is not scored when its label and its wording name different options, or when "
+                        "it lists two or more options; every such answer is counted here"
+                    ),
                 }
             )
         sampling = readable.get("sampling")
@@ -228,11 +271,14 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
             if stab["claim"] is not None:
                 shares = stab["claim"]["shares"]
                 target = stab["claim"].get("target", stab["closest_group"]["modal"])
+                one_condition = stab["closest_group"]["n_conditions"] < 2
                 out.append(
                     {
                         "model": model,
                         "topic": "specification curve",
-                        "verdict": "robust" if shares["holds_significant"] == 1.0 else "not robust",
+                        "verdict": (
+                            "not assessed" if one_condition else "robust" if shares["holds_significant"] == 1.0 else "not robust"
+                        ),
                         "text": (
                             f"'{names.get(target, target)} is the closest group' holds with a margin whose interval excludes 0 in "
                             f"{shares['holds_significant']:.0%} of conditions, holds without significance in "
@@ -240,7 +286,8 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
                             f"{few_items_note(entry['item_set']['n_items'])}"
                         ),
                         "rule": (
-                            "robust when the claim holds significantly in every condition; a condition's margin interval "
+                            "robust when the claim holds significantly in every condition; not assessed with fewer than "
+                            "2 conditions (robustness to design choices needs a choice); a condition's margin interval "
                             "is built from the pairwise margins over every other group (lower: the smallest lower bound; "
                             "upper: the smallest Bonferroni upper bound)"
                         ),
@@ -317,26 +364,92 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
     for comparison in results.get("comparisons", []):
         if not comparison.get("available"):
             continue
-        n = len(comparison["by_group"])
         a, b = comparison["a"], comparison["b"]
-        if comparison["closer_a"] or comparison["closer_b"]:
-            text = f"{a} is closer than {b} to {comparison['closer_a']} of {n} groups and further from {comparison['closer_b']} of {n}"
-        else:
-            text = f"No group in which {a} and {b} differ reliably ({n} groups compared)"
+        text = _comparison_text(comparison, names)
         n_items = min((r.get("n_items", FEW_CLUSTERS) for r in comparison["by_group"]), default=0)
         out.append(
             {
                 "model": f"{a} vs {b}",
                 "topic": "model comparison",
                 "verdict": "models differ" if comparison["closer_a"] or comparison["closer_b"] else "no reliable difference",
-                "text": text + " (paired differences over the same items and conditions)" + few_items_note(n_items),
+                "text": text + _shared_cells_note(comparison) + few_items_note(n_items),
                 "rule": (
                     f"a group counts when its Holm-adjusted sign-flip p-value is below {1 - level:.2f}; Holm runs over "
-                    f"all {comparison.get('n_tests', n)} (model pair, group) tests of the run"
+                    f"all {comparison.get('n_tests', len(comparison['by_group']))} (model pair, group) tests of the run"
                 ),
             }
         )
     return out
+
+
+def _comparison_text(comparison: dict[str, Any], names: dict[str, str]) -> str:
+    """Which groups each model of a pair is reliably closer to, naming them; the rest differ not reliably."""
+    a, b, rows = comparison["a"], comparison["b"], comparison["by_group"]
+    n = len(rows)
+    if not (comparison["closer_a"] or comparison["closer_b"]):
+        return f"No group in which {a} and {b} differ reliably ({n} groups compared)"
+    parts = []
+    for first, second, sign in ((a, b, 1), (b, a, -1)):
+        groups = [names.get(r["group"], r["group"]) for r in rows if r["significant"] and sign * r["estimate"] > 0]
+        if groups:
+            parts.append(f"{first} is closer than {second} to {len(groups)} of {n} groups ({', '.join(groups)})")
+    rest = n - comparison["closer_a"] - comparison["closer_b"]
+    if rest:
+        parts.append(f"no reliable difference for the other {rest}")
+    return "; ".join(parts)
+
+
+def _shared_cells_note(comparison: dict[str, Any]) -> str:
+    """Which (condition, item) cells the paired differences use, and those left out because one model lacks them."""
+    cells = comparison.get("cells")
+    if not cells:
+        return " (paired differences over the same items and conditions)"
+    note = f" (paired differences over the {cells['both']} (condition, item) cells both models scored"
+    if cells["only_a"] or cells["only_b"]:
+        note += (
+            f"; {cells['only_a']} scored for {comparison['a']} only and {cells['only_b']} for {comparison['b']} only are "
+            "left out here but are in each model's pooled means, which therefore differ in their cells"
+        )
+    return note + ")"
+
+
+def _unscored_text(readable: dict[str, Any]) -> str:
+    """Unscored distributions by cause (the causes add up to the total), then the trials behind them."""
+    causes = readable["unscored_by_cause"]
+    return (
+        f"{readable['unscored']} of {readable['n_distributions']} (condition, item) answer distributions could not be "
+        f"scored: {causes['incomplete']} had an option missing from the backend's top-k, {causes['failed']} had every "
+        f"trial fail and {causes['unreadable']} had no readable sampled answer (over all distributions: failed "
+        f"trials {readable['errors']}, unreadable sampled answers {readable['invalid_samples']})"
+    )
+
+
+def _low_mass_finding(model: str, readable: dict[str, Any]) -> dict[str, Any] | None:
+    """A headline finding when the answers mostly fell outside the valid labels, else None."""
+    mass, lowest = readable.get("mean_valid_mass"), readable.get("min_valid_mass")
+    if mass is None or not np.isfinite(mass) or mass >= LOW_VALID_MASS:
+        return None
+    if readable["mode"] == ["sample"]:
+        text = (
+            f"Only {mass:.0%} of sampled answers could be read as an option on average over conditions and items "
+            f"(lowest {lowest:.0%}); the distributions are over the readable answers alone"
+        )
+    else:
+        text = (
+            f"On average {mass:.0%} of the next-token probability fell on the valid answer labels (lowest {lowest:.0%}); "
+            "the option distributions are renormalised over that mass, so they describe what the model answers when "
+            "made to pick a label, not most of what it would say"
+        )
+    return {
+        "model": model,
+        "topic": "valid-label mass",
+        "verdict": "low valid-label mass",
+        "text": text,
+        "rule": (
+            f"shown when the mean valid-label mass over (condition, item) distributions is below {LOW_VALID_MASS:.0%} "
+            "(a convention); for sampled answers the mass is the share of readable answers"
+        ),
+    }
 
 
 def _extrapolation_text(extra: dict[str, Any]) -> str:

@@ -15,7 +15,11 @@ group g and item i, d_gi is the mean over conditions of sim_A − sim_B. Per gro
   Bonferroni percentiles α/(2m), whose tails 1,000 replicates could not estimate
   (coverage 0.64 at 10 items in tests/survey/simulations.py).
 
-Only the no-persona conditions are compared (the models answering as themselves).
+Only the no-persona conditions are compared (the models answering as themselves), and
+only on the (condition, item) cells both models scored; ``cells`` counts the shared cells
+and those scored for one model only (an HTTP backend can leave a cell unscored), which
+the pooled means of ``overall`` include, so those can differ even for one model file
+under two references.
 """
 
 from __future__ import annotations
@@ -42,15 +46,19 @@ def compare_models(
     out: list[dict[str, Any]] = []
     key = ["condition_id", "item_id", "group"]
     frames = []
+    scored = {
+        m: set(base.loc[base["model"] == m, ["condition_id", "item_id"]].itertuples(index=False, name=None)) for m in models
+    }
     for a, b in combinations(models, 2):
+        cells = {"both": len(scored[a] & scored[b]), "only_a": len(scored[a] - scored[b]), "only_b": len(scored[b] - scored[a])}
         sims = {m: base[base["model"] == m].set_index(key)["similarity"] for m in (a, b)}
         diff = (sims[a] - sims[b]).dropna().rename("diff").reset_index()
         if diff["item_id"].nunique() < 2:
-            out.append({"a": a, "b": b, "available": False, "reason": "fewer than 2 items answered by both models"})
+            out.append({"a": a, "b": b, "available": False, "cells": cells, "reason": "fewer than 2 items answered by both models"})
             continue
         per_item = diff.groupby(["group", "item_id"])["diff"].mean().reset_index()
         per_item["pair"] = len(out)
-        out.append({"a": a, "b": b, "available": True})
+        out.append({"a": a, "b": b, "available": True, "cells": cells})
         frames.append(per_item)
     if not frames:
         return out

@@ -78,6 +78,12 @@ class SurveyParams:
         for name, text in {**kwargs.get("templates", {}), **kwargs.get("personas", {})}.items():
             if not isinstance(text, str):
                 problems.append(f"instrument.params: {name!r} must be a text with {{placeholders}}")
+        for name, text in kwargs.get("personas", {}).items():
+            if isinstance(text, str) and "{group}" not in text:
+                problems.append(
+                    f"instrument.params.personas.{name}: must contain {{group}} (a persona is steered toward a target "
+                    "group; wording without one belongs in a template)"
+                )
         for name, text in kwargs.get("templates", {}).items():
             if isinstance(text, str) and ("{question}" not in text or "{options}" not in text):
                 problems.append(f"instrument.params.templates.{name}: must contain {{question}} and {{options}}")

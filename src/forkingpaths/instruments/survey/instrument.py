@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,16 +22,11 @@ from forkingpaths.instruments.base import Analysis, FollowUp, StageResult, Trial
 from forkingpaths.instruments.survey import factors as F
 from forkingpaths.instruments.survey.data import load_survey_items
 from forkingpaths.instruments.survey.data.items import SurveyItem
+from forkingpaths.instruments.survey.parsing import read_choice
 from forkingpaths.instruments.survey.presentation import SurveyPresentation
 from forkingpaths.models.base import Capabilities, Message, Request, Response
 from forkingpaths.results import Finding, Tone
 from forkingpaths.spec import DataSpec, Spec
-
-_LEADING_NOISE = re.compile(
-    r"^[\s*_\"'`]*(?:(?:(?:my|the|final)\s+)?(?:answer|option|choice)(?:\s+is)?\s*[:\-]?\s*)?", re.IGNORECASE
-)
-_TRAILING_NOISE = re.compile(r"[\s*_\"'`.!,;:)\]]+$")
-
 
 def sample_seed(seed: int, item_id: str, condition_id: str, repeat: int) -> int:
     """A sampling seed of its own for every (item, condition, repeat), derived from the spec seed.
@@ -45,57 +39,6 @@ def sample_seed(seed: int, item_id: str, condition_id: str, repeat: int) -> int:
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
-_SHORT_LABEL_END = ".):,;-\n"
-
-
-def _starts_with_label(answer: str, label: str) -> bool:
-    """Whether ``answer`` opens with ``label`` as a whole answer, not as the start of a word.
-
-    A short letter or number label must be followed by punctuation or a line break
-    (``B.``, ``B)``, ``B:``), so a sentence opening with the article "A" is not read as
-    option A; a longer (text) label may be followed by any non-alphanumeric character.
-    """
-    if not answer.startswith(label):
-        return False
-    rest = answer[len(label) :]
-    if not rest.strip():
-        return True
-    if label.isalnum() and len(label) <= 3:
-        return rest[0] in _SHORT_LABEL_END
-    return not rest[0].isalnum()
-
-
-def _match(answer: str, labels: list[str]) -> int | None:
-    exact = [i for i, label in enumerate(labels) if _TRAILING_NOISE.sub("", answer) == label]
-    if len(exact) == 1:
-        return exact[0]
-    prefixed = [i for i, label in enumerate(labels) if _starts_with_label(answer, label)]
-    if len(prefixed) == 1:
-        return prefixed[0]
-    if len(prefixed) > 1:  # one option's text starts another's: the longest wins
-        longest = max(prefixed, key=lambda i: len(labels[i]))
-        if all(labels[longest].startswith(labels[i]) for i in prefixed):
-            return longest
-    return None
-
-
-def parse_choice(text: str, labels: list[str], option_texts: list[str] | None = None) -> int | None:
-    """The displayed position a free-text answer picks, or ``None`` if it is not clear.
-
-    Accepts a label alone or followed by punctuation and an explanation (``B``, ``(B)``,
-    ``B. Agree``, ``Answer: B``); failing that, the wording of exactly one displayed
-    option (``option_texts``), so "Agree." counts when the labels were letters. Matching
-    ignores case. An answer that matches no label, or more than one, is unparseable: it
-    is counted as invalid, never defaulted to an option. When label and wording disagree
-    ("A. Disagree" with A = Agree) the label wins, as a respondent's ticked box would.
-    """
-    cleaned = _LEADING_NOISE.sub("", text.strip(), count=1).lstrip("([ ").lower()
-    chosen = _match(cleaned, [label.lower() for label in labels])
-    if chosen is None and option_texts:
-        chosen = _match(cleaned, [option.lower() for option in option_texts])
-    return chosen
-
-
 @dataclass(frozen=True)
 class SurveyRecord:
     """The survey's trials-table columns.
@@ -103,12 +46,14 @@ class SurveyRecord:
     ``answer`` is the canonical option the model chose (``None`` when the text could
     not be parsed, never a default option); ``option_probs`` is the distribution over
     the canonical options (NaN for options a backend could not score); ``valid_mass``
-    the raw probability mass on valid labels.
+    the raw probability mass on valid labels; ``parse_note`` why a sampled answer that
+    names an option was not scored (``label-text conflict``, ``echoed options``), else ``None``.
     """
 
     answer: str | None
     option_probs: list[float] | None
     valid_mass: float | None
+    parse_note: str | None = None
 
 
 #: Verdict words that mean the claim holds (shown in the "good" tone); see docs/survey.md.
@@ -148,6 +93,7 @@ class SurveyInstrument:
         languages = {lang for item in items for lang in item.translations}
         problems = list(self._param_problems)
         problems += F.validate_levels(spec.factors, self.params, groups, languages)
+        problems += self._settings_without_effect(spec)
         for group in self.params.persona_groups:
             if group not in groups:
                 problems.append(f"instrument.params.persona_groups: unknown group {group!r}; expected one of {', '.join(sorted(groups))}")
@@ -167,8 +113,27 @@ class SurveyInstrument:
                     problems.append(f"instrument.params.translations.{language}.instructions.{style}: missing")
         return problems
 
+    def _settings_without_effect(self, spec: Spec) -> list[str]:
+        """Spec settings the user gave that could not change any request: an error, not a warning
+        (a warning scrolls past, and the run's answers would not be what the spec says)."""
+        problems = []
+        if "temperature" in spec.sampling.model_fields_set:
+            problems.append(
+                "sampling.temperature: has no effect on the survey instrument (logprob answers are read at temperature 0; "
+                "set the temperature of sampled answers with instrument.params.sample_temperature)"
+            )
+        if self.params.elicitation == "logprobs":
+            if "max_tokens" in spec.sampling.model_fields_set:
+                problems.append("sampling.max_tokens: has no effect with instrument.params.elicitation logprobs (one token is read)")
+            if spec.repeats > 1:
+                problems.append(
+                    "repeats: has no effect with instrument.params.elicitation logprobs (every repeat reads the same "
+                    "probabilities); use 1, or elicitation sample"
+                )
+        return problems
+
     def expand_factors(self, factors: dict[str, list[str]], items: list[SurveyItem]) -> dict[str, list[str]]:
-        """Expand each persona whose text names ``{group}`` into one level per target group."""
+        """Expand each persona into one level per target group (validation requires ``{group}`` in its text)."""
         if "persona" not in factors:
             return dict(factors)
         groups = list(self.params.persona_groups) or sorted({g for item in items for g in item.groups})
@@ -246,9 +211,9 @@ class SurveyInstrument:
         perm, _, _, shown = self._display(item, condition)
         if request.mode == "choice_logprobs":
             return self._parse_probabilities(item, labels, perm, response)
-        chosen = parse_choice(response.text or "", labels, shown)
+        chosen, note = read_choice(response.text or "", labels, shown)
         answer = None if chosen is None else item.options[perm[chosen]]
-        return SurveyRecord(answer=answer, option_probs=None, valid_mass=None)
+        return SurveyRecord(answer=answer, option_probs=None, valid_mass=None, parse_note=note)
 
     @staticmethod
     def _parse_probabilities(item: SurveyItem, labels: list[str], perm: list[int], response: Response) -> SurveyRecord:

@@ -37,6 +37,9 @@ from forkingpaths.report.svg import (
 
 WIDTH = 900
 LABEL_CHARS = 26
+#: Narrowest axis for differences of similarity: findings print three decimals, so a narrower
+#: range (two references of one model differ by float noise) would draw noise as a scale.
+DIFFERENCE_SPAN = 0.02
 
 #: The classes of :func:`forkingpaths.stats.multiverse.claim_shares`, with how each is drawn.
 CLAIM_CLASSES = {
@@ -375,7 +378,7 @@ def steerability(results: Results, model: str) -> Markup | None:
     block = row_h * len(STEER_METRICS) + gap
     height = top + block * len(targets) + 40
     values = [t[m][b] for t in targets for m, _, _ in STEER_METRICS for b in ("lower", "upper")]
-    x = Scale(*padded_domain(values, include=[0.0]), left, WIDTH - right)
+    x = Scale(*padded_domain(values, include=[0.0], min_span=DIFFERENCE_SPAN), left, WIDTH - right)
     parts = [x_axis(x, top, top + block * len(targets) - gap, "change in similarity (persona − no persona)")]
     zero = x(0.0)
     parts.append(
@@ -441,7 +444,7 @@ def comparison(results: Results, index: int) -> Markup | None:
     left, right, top, band = 200, 30, 10, 20
     height = top + band * len(rows) + 44
     x = Scale(
-        *padded_domain([b for r in rows for b in _bounds(r)], include=[0.0]), left, WIDTH - right
+        *padded_domain([b for r in rows for b in _bounds(r)], include=[0.0], min_span=DIFFERENCE_SPAN), left, WIDTH - right
     )
     parts = [
         x_axis(

@@ -109,6 +109,7 @@ class SurveyPresentation:
                 lambda row, item: f"{row['valid_mass']:.3f}" if present(row.get("valid_mass")) else "",
                 numeric=True,
             ),
+            DrillColumn("parse note", lambda row, item: str(row["parse_note"]) if present(row.get("parse_note")) else ""),
         ]
 
     def terminal(self, source: RunSource) -> list[RenderableType]:
@@ -225,9 +226,16 @@ def _error_analysis(r: Results) -> list[str]:
         if not summary:
             continue
         mass = summary.get("min_valid_mass")
+        causes = summary.get("unscored_by_cause")
+        detail = (
+            f" ({causes['incomplete']} incomplete, {causes['failed']} with every trial failed, "
+            f"{causes['unreadable']} without a readable answer)"
+            if causes and summary["unscored"]
+            else ""
+        )
         facts.append(
-            f"{model}: {summary['invalid_samples']} unreadable sampled answers, {summary['incomplete_distributions']} incomplete "
-            f"distributions, {summary['unscored']} unscored cells"
+            f"{model}: {summary['unscored']} of {summary['n_distributions']} (condition, item) distributions unscored"
+            f"{detail}; {summary['errors']} failed trials, {summary['invalid_samples']} unreadable sampled answers"
             + (f"; lowest valid-label mass {mass:.3f}" if mass is not None else "")
             + "."
         )
