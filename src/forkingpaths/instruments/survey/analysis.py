@@ -359,6 +359,7 @@ def findings(results: dict[str, Any]) -> list[dict[str, Any]]:
                     "verdict": extra["verdict"]["word"],
                     "text": _extrapolation_text(extra),
                     "rule": extra["verdict"]["rule"],
+                    "estimate": _estimate(r, level),
                 }
             )
     for comparison in results.get("comparisons", []):
@@ -505,7 +506,25 @@ def _closest_group_finding(model: str, stab: dict[str, Any], overall: list[dict[
             f"{main:.0%} alike for all items, {interaction:.0%} varying by item)"
         )
     text += few_items_note(int(pooled.get("n_clusters", FEW_CLUSTERS)))
-    return {"model": model, "topic": "closest group", "verdict": stab["verdict"]["word"], "text": text, "rule": stab["verdict"]["rule"]}
+    return {
+        "model": model,
+        "topic": "closest group",
+        "verdict": stab["verdict"]["word"],
+        "text": text,
+        "rule": stab["verdict"]["rule"],
+        "estimate": _estimate(pooled, level),
+    }
+
+
+def _estimate(interval: dict[str, Any], level: float) -> dict[str, Any]:
+    """A finding's headline number: the interval record's estimate, bounds and method."""
+    return {
+        "estimate": interval["estimate"],
+        "lower": interval.get("lower"),
+        "upper": interval.get("upper"),
+        "level": interval.get("level", level),
+        "method": interval.get("method", "unknown"),
+    }
 
 
 def _top_design_factor(components: list[dict[str, Any]], factors: list[str]) -> tuple[str, float, float] | None:

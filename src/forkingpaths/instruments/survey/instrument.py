@@ -25,7 +25,7 @@ from forkingpaths.instruments.survey.data.items import SurveyItem
 from forkingpaths.instruments.survey.parsing import read_choice
 from forkingpaths.instruments.survey.presentation import SurveyPresentation
 from forkingpaths.models.base import Capabilities, Message, Request, Response
-from forkingpaths.results import Finding, Tone
+from forkingpaths.results import Estimate, Finding, Tone
 from forkingpaths.spec import DataSpec, Spec
 
 def sample_seed(seed: int, item_id: str, condition_id: str, repeat: int) -> int:
@@ -67,6 +67,14 @@ def _tone(verdict: str) -> Tone:
     if verdict in GOOD_VERDICTS:
         return "good"
     return "bad" if verdict in BAD_VERDICTS else "caution"
+
+
+def _finite_estimate(record: dict[str, Any] | None) -> Estimate | None:
+    """The finding's number as an :class:`Estimate`, NaN bounds (too few items) as missing."""
+    if record is None:
+        return None
+    clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
+    return Estimate(**clean)
 
 
 class SurveyInstrument:
@@ -237,7 +245,13 @@ class SurveyInstrument:
         results.pop("instrument", None)
         findings = [
             Finding(
-                subject=f["model"], topic=f["topic"], claim=f["text"], verdict=f["verdict"], rule=f["rule"], tone=_tone(f["verdict"])
+                subject=f["model"],
+                topic=f["topic"],
+                claim=f["text"],
+                verdict=f["verdict"],
+                rule=f["rule"],
+                tone=_tone(f["verdict"]),
+                estimate=_finite_estimate(f.get("estimate")),
             )
             for f in results.pop("findings")
         ]
