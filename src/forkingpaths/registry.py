@@ -127,6 +127,7 @@ examples: Registry[Any] = Registry("examples")
 instruments.register(
     "survey", "forkingpaths.instruments.survey.instrument:SurveyInstrument", "distributional alignment to human groups' survey answers"
 )
+instruments.register("mcq", "forkingpaths.instruments.mcq.instrument:MCQInstrument", "accuracy and consistency on multiple-choice items")
 backends.register(
     "llamacpp",
     "forkingpaths.models.llamacpp:FAMILY",
@@ -150,6 +151,16 @@ for _name in ("tidy-long", "tidy-wide", "globalopinionqa", "pro-share", "hugging
         }[_name],
     )
 examples.register("values", "forkingpaths.instruments.survey.examples:values_demo", "World Values Survey items on the embedded model")
+for _name, _description in {
+    "tidy": "CSV/JSONL/Parquet, one row per item: id, question, options (or option columns), gold",
+    "mmlu": "Hugging Face MMLU layout: question, choices list, answer index (file or dataset)",
+    "arc": "Hugging Face ARC layout: id, question, choices {label, text}, answerKey (file or dataset)",
+    "exams": "EXAMS JSONL: question {stem, choices}, answerKey, info {subject, language}",
+    "truthfulqa": "TruthfulQA mc_task.json, the MC1 task",
+    "builtin": "data shipped with forkingpaths ('truthfulqa': 60 TruthfulQA MC1 items + 6 dev examples)",
+}.items():
+    loaders.register(f"mcq/{_name}", f"forkingpaths.instruments.mcq.loaders:{_name}_loader", _description)
+examples.register("mcq", "forkingpaths.instruments.mcq.examples:mcq_demo", "TruthfulQA MC1 items on the embedded model")
 
 
 def register_instrument(name: str, target: str | Any, description: str = "", *, replace: bool = False) -> None:

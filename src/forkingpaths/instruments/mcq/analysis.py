@@ -1,0 +1,458 @@
+"""The MCQ instrument's analyses: accuracy with item-clustered intervals, consistency under option
+order (CAT, CircularEval), multi-prompt summaries, paired model comparisons, choices-only
+accuracy against chance and position bias; and the findings built from them.
+
+Every number is computed here from the trials table (error rows excluded) and stored in
+``results.json``; the report only reads them. Every interval names its method. Verdict
+thresholds marked *convention* are this project's choices, not results from the
+literature; docs/mcq.md lists them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from forkingpaths import stats
+from forkingpaths.instruments.base import Analysis
+from forkingpaths.instruments.mcq import factors as F
+from forkingpaths.instruments.mcq.items import MCQItem
+from forkingpaths.results import Estimate, Finding
+from forkingpaths.spec import Spec
+
+#: Convention: a spread of accuracy across conditions (or templates) above this is called design-/prompt-sensitive.
+SPREAD_THRESHOLD = 0.05
+#: Convention: MCA(1) (right under every option order) this far below mean accuracy is called order-sensitive.
+ORDER_GAP_THRESHOLD = 0.10
+#: Convention: a displayed position chosen this much more (or less) often than it holds the gold answer is a bias.
+POSITION_GAP_THRESHOLD = 0.10
+
+
+def _none(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def _interval(estimate: float, lower: float | None, upper: float | None, method: str, level: float, **extra: Any) -> dict[str, Any]:
+    return {"estimate": _none(estimate), "lower": _none(lower), "upper": _none(upper), "method": method, "level": level, **extra}
+
+
+def accuracy_intervals(scored: pd.DataFrame, level: float, by: str | None = None) -> list[dict[str, Any]]:
+    """Accuracy (share of correct trials) with an item-clustered t interval, per ``by`` group or pooled.
+
+    θ ± t_{G−1, 1−α/2} · SE_CR1 with trials clustered by item (G items):
+    :func:`forkingpaths.stats.cluster_t_ci`. Clustering by item makes trials of the same
+    item under several conditions (or repeats) count as one independent unit; the t(G − 1)
+    reference and the G/(G − 1) factor keep the level at 10-30 items (Cameron & Miller 2015,
+    §VI.C; coverage checked by simulation in tests/mcq/test_analysis.py). With one item the
+    interval is missing (``None``).
+    """
+    groups = scored[by] if by else None
+    if scored["item_id"].nunique() < 2:
+        keys = list(scored[by].unique()) if by else ["all"]
+        out = []
+        for key in keys:
+            part = scored[scored[by] == key] if by else scored
+            out.append(_interval(float(part["correct"].mean()), None, None, "cluster-t(item)", level, group=key, n_items=int(part["item_id"].nunique())))
+        return out
+    table = stats.cluster_t_ci(scored["correct"].astype(float).to_numpy(), scored["item_id"].to_numpy(), None if groups is None else groups.to_numpy(), level)
+    return [
+        _interval(r.estimate, r.lower, r.upper, r.method, level, group=r.group, n_items=int(r.n_clusters))
+        for r in table.itertuples()
+    ]
+
+
+def _label(levels: dict[str, str]) -> str:
+    return ", ".join(f"{f}={v}" for f, v in levels.items()) or "(single condition)"
+
+
+def _levels(row: pd.Series, factors: list[str]) -> dict[str, str]:
+    return {f: str(row[f]) for f in factors}
+
+
+# --------------------------------------------------------------------------- consistency
+def order_contexts(scored: pd.DataFrame, factors: list[str]) -> list[tuple[dict[str, str], pd.DataFrame]]:
+    """Groups of trials that differ only in option order: (levels of the other factors, trials)."""
+    rest = [f for f in factors if f != "option_order"]
+    if not rest:
+        return [({}, scored)]
+    return [(dict(zip(rest, key if isinstance(key, tuple) else (key,))), part) for key, part in scored.groupby(rest, sort=False)]
+
+
+def correctness_matrix(part: pd.DataFrame) -> pd.DataFrame:
+    """Items × option-order variants of 0/1 correctness (repeat 0), for CAT.
+
+    A variant (option_order level) is dropped when it shows every item in the same order as
+    an earlier variant (``original`` and ``rotate-0``), so one display is not counted twice;
+    items missing any variant (error rows) are dropped.
+    """
+    first = part[part["repeat"] == 0]
+    kept: list[str] = []
+    orders: list[dict[str, tuple[int, ...]]] = []
+    for level in dict.fromkeys(first["option_order"]):
+        rows = first[first["option_order"] == level]
+        perms = {str(i): tuple(p) for i, p in zip(rows["item_id"], rows["permutation"])}
+        if any(all(perms.get(i) == other.get(i) for i in perms) for other in orders):
+            continue
+        kept.append(level)
+        orders.append(perms)
+    matrix = first[first["option_order"].isin(kept)].pivot_table(index="item_id", columns="option_order", values="correct", aggfunc="first")
+    return matrix[kept].dropna().astype(int)
+
+
+def cat_entries(scored: pd.DataFrame, factors: list[str]) -> list[dict[str, Any]]:
+    """CAT metrics (Cavalin et al. 2025) per group of trials that differ only in option order.
+
+    RC_i, MCA(c) on c = 0, 0.1, …, 1, the CAR curve, AUCAR, normDTW and CORE, from
+    :func:`forkingpaths.stats.cat_metrics` on :func:`correctness_matrix`.
+    """
+    if "option_order" not in factors:
+        return []
+    out = []
+    for levels, part in order_contexts(scored, factors):
+        matrix = correctness_matrix(part)
+        if matrix.shape[1] < 2 or matrix.shape[0] < 1:
+            continue
+        metrics = stats.cat_metrics(matrix.to_numpy())
+        out.append(
+            {
+                "levels": levels,
+                "label": _label(levels),
+                "variants": list(matrix.columns),
+                "n_items": int(matrix.shape[0]),
+                "mean_accuracy": float(matrix.to_numpy().mean()),
+                "mca": [{"c": c, "value": v} for c, v in metrics["mca"].items()],
+                "car": metrics["car"],
+                "aucar": metrics["aucar"],
+                "normdtw": metrics["normdtw"],
+                "core": metrics["core"],
+            }
+        )
+    return out
+
+
+def circular_entries(scored: pd.DataFrame, factors: list[str], level: float) -> list[dict[str, Any]]:
+    """CircularEval: an item counts as correct only when it is correct under every distinct rotation.
+
+    Per group of trials that differ only in option order, over the ``rotate-R`` levels
+    (each distinct rotation of an item once). Accuracy beside it is the plain accuracy over
+    the same rotations. Interval: Wilson (one 0/1 outcome per item). Source: Liu et al.
+    2024, "MMBench: Is Your Multi-modal Model an All-around Player?" (CircularEval).
+    """
+    if "option_order" not in factors:
+        return []
+    out = []
+    for levels, part in order_contexts(scored, factors):
+        rot = part[(part["repeat"] == 0) & part["option_order"].map(F.is_rotation)]
+        if rot["option_order"].nunique() < 2:
+            continue
+        rot = rot.assign(perm_key=rot["permutation"].map(tuple)).drop_duplicates(["item_id", "perm_key"])
+        per_item = rot.groupby("item_id")["correct"].agg(["all", "mean"])
+        n = len(per_item)
+        k = int(per_item["all"].sum())
+        circular = stats.wilson_interval(k, n, level)
+        plain = float(per_item["mean"].mean())
+        out.append(
+            {
+                "levels": levels,
+                "label": _label(levels),
+                "n_items": n,
+                "circular": _interval(circular.estimate, circular.lower, circular.upper, circular.method, level),
+                "plain_accuracy": plain,
+                "drop": plain - circular.estimate,
+            }
+        )
+    return out
+
+
+def multi_prompt_entry(scored: pd.DataFrame, factors: list[str], level: float, n_resamples: int, seed: int) -> dict[str, Any] | None:
+    """MaxP, AvgP, CPS and spread over templates (Mizrahi et al. 2024), with item-bootstrap intervals.
+
+    Per-template accuracy a_p is the mean over items of each item's mean correctness under
+    template p (over the other factors). Intervals: percentile intervals over resampled
+    items (each resample draws the items with replacement and recomputes every a_p, then
+    the summaries), method ``cluster-bootstrap(item)``.
+    """
+    if "template" not in factors or scored["template"].nunique() < 2:
+        return None
+    matrix = scored.pivot_table(index="item_id", columns="template", values="correct", aggfunc="mean").dropna()
+    if len(matrix) < 2:
+        return None
+    values = matrix.to_numpy(dtype=float)
+    point = stats.multi_prompt(values.mean(axis=0))
+    weights = stats.cluster_resample_counts(len(matrix), n_resamples, seed).astype(float)
+    replicate = stats.multi_prompt((weights @ values) / len(matrix))
+    entry: dict[str, Any] = {"templates": {t: float(a) for t, a in zip(matrix.columns, values.mean(axis=0))}, "n_items": len(matrix)}
+    for key in ("maxp", "avgp", "cps", "spread"):
+        lower, upper = stats.percentile_bounds(np.asarray(replicate[key]), level)
+        entry[key] = _interval(float(point[key]), float(lower), float(upper), "cluster-bootstrap(item)", level)
+    return entry
+
+
+# ---------------------------------------------------------------------------- chance tests
+def poisson_binomial_sf(k: int, p: np.ndarray) -> float:
+    """P[X ≥ k] for X a sum of independent Bernoulli(p_i): exact, by convolving the p_i one by one."""
+    dist = np.zeros(len(p) + 1)
+    dist[0] = 1.0
+    for pi in p:
+        dist[1:] = dist[1:] * (1 - pi) + dist[:-1] * pi
+        dist[0] *= 1 - pi
+    return float(min(1.0, dist[k:].sum()))
+
+
+def chance_test(correct: np.ndarray, n_options: np.ndarray, level: float) -> dict[str, Any]:
+    """Is accuracy above chance (guessing uniformly among each item's K_i options)?
+
+    One-sided exact test of H0: each item is answered correctly with probability 1/K_i.
+    With one K for every item X ~ Binomial(n, 1/K): ``scipy.stats.binomtest(k, n, 1/K,
+    alternative='greater')``; with mixed K the exact Poisson-binomial tail (same null,
+    computed by convolution). Interval: Clopper-Pearson exact (``binomtest(...).proportion_ci
+    (method='exact')``), two-sided at ``level``. Source: Clopper & Pearson (1934), Biometrika 26(4).
+    """
+    k, n = int(correct.sum()), int(correct.size)
+    chance = 1.0 / n_options.astype(float)
+    result = sps.binomtest(k, n, float(chance.mean()), alternative="greater")
+    ci = sps.binomtest(k, n).proportion_ci(confidence_level=level, method="exact")
+    same_k = bool(np.all(n_options == n_options[0]))
+    pvalue = float(result.pvalue) if same_k else poisson_binomial_sf(k, chance)
+    return {
+        "k": k,
+        "n": n,
+        "chance": float(chance.mean()),
+        "pvalue": pvalue,
+        "test": "exact binomial (one-sided)" if same_k else "exact Poisson-binomial (one-sided)",
+        **_interval(k / n, float(ci.low), float(ci.high), "clopper-pearson", level),
+    }
+
+
+def choices_only_entries(scored: pd.DataFrame, factors: list[str], level: float) -> list[dict[str, Any]]:
+    """Choices-only accuracy against chance per condition with ``question: choices_only``; Holm across them."""
+    if "question" not in factors:
+        return []
+    part = scored[(scored["question"] == "choices_only") & (scored["repeat"] == 0)]
+    out = []
+    for condition, rows in part.groupby("condition_id", sort=False):
+        entry = chance_test(rows["correct"].to_numpy(dtype=float), rows["n_options"].to_numpy(dtype=int), level)
+        levels = _levels(rows.iloc[0], factors)
+        out.append({"condition_id": condition, "levels": levels, "label": _label(levels), **entry})
+    if out:
+        for entry, adjusted in zip(out, stats.holm([e["pvalue"] for e in out])):
+            entry["p_holm"] = float(adjusted)
+    return out
+
+
+def position_bias(scored: pd.DataFrame, level: float) -> dict[str, Any] | None:
+    """How often each displayed position is chosen against how often it holds the gold answer.
+
+    Over every parsed trial; chosen share with a Wilson interval (trials treated as
+    independent: descriptive). ``max_gap`` is the largest |chosen share − gold share|.
+    """
+    parsed = scored[scored["parsed"].astype(bool)]
+    if parsed.empty:
+        return None
+    n = len(parsed)
+    rows = []
+    for position in range(int(scored["n_options"].max())):
+        chosen = int((parsed["chosen_position"] == position).sum())
+        gold = float((parsed["gold_position"] == position).mean())
+        wilson = stats.wilson_interval(chosen, n, level)
+        rows.append({"position": position, "chosen_share": chosen / n, "gold_share": gold, "gap": chosen / n - gold, "lower": wilson.lower, "upper": wilson.upper, "method": wilson.method})
+    gaps = [abs(r["gap"]) for r in rows]
+    return {"positions": rows, "n_trials": n, "max_gap": max(gaps), "max_gap_position": int(np.argmax(gaps))}
+
+
+# ------------------------------------------------------------------------ paired comparison
+def compare(scored: pd.DataFrame, a: str, b: str, factors: list[str], level: float) -> dict[str, Any]:
+    """Model a against model b on the same items and conditions.
+
+    Per condition: exact McNemar on the items both answered (repeat 0;
+    :func:`forkingpaths.stats.mcnemar_exact`), Holm across conditions (and, in
+    :func:`analyse_mcq`, across pairs). Pooled: the mean paired difference of correctness
+    over every shared (item, condition, repeat) with an item-clustered CR1 t interval
+    (:func:`forkingpaths.stats.paired_difference`) and its two-sided t p-value.
+    Source: McNemar (1947); Miller (2024), "Adding Error Bars to Evals", arXiv:2411.00640.
+    """
+    keys = ["item_id", "condition_id", "repeat"]
+    merged = scored[scored["model"] == a][keys + ["correct"]].merge(scored[scored["model"] == b][keys + ["correct"]], on=keys, suffixes=("_a", "_b"))
+    entry: dict[str, Any] = {"a": a, "b": b, "n_trials": len(merged), "available": merged["item_id"].nunique() >= 2}
+    if not entry["available"]:
+        return entry
+    diff = stats.paired_difference(merged["correct_a"].astype(float), merged["correct_b"].astype(float), merged["item_id"].to_numpy(), level)
+    g = merged["item_id"].nunique()
+    p = float(2 * sps.t.sf(abs(diff.estimate / diff.se), g - 1)) if diff.se else (1.0 if diff.estimate == 0 else 0.0)
+    entry["pooled"] = _interval(diff.estimate, diff.lower, diff.upper, diff.method, level, pvalue=p, n_items=g)
+    conditions = []
+    first = merged[merged["repeat"] == 0]
+    labels = scored.drop_duplicates("condition_id").set_index("condition_id")
+    for condition, rows in first.groupby("condition_id", sort=False):
+        test = stats.mcnemar_exact(rows["correct_a"].astype(bool), rows["correct_b"].astype(bool))
+        levels = _levels(labels.loc[condition], factors)
+        conditions.append(
+            {"condition_id": condition, "label": _label(levels), "difference": float(rows["correct_a"].mean() - rows["correct_b"].mean()), **test}
+        )
+    entry["conditions"] = conditions
+    return entry
+
+
+def _pair_verdict(entry: dict[str, Any], alpha: float) -> str:
+    pooled = entry["pooled"]
+    if pooled["p_holm"] < alpha and pooled["estimate"] > 0:
+        return "a more accurate"
+    if pooled["p_holm"] < alpha and pooled["estimate"] < 0:
+        return "b more accurate"
+    return "no detectable difference"
+
+
+# --------------------------------------------------------------------------------- findings
+_ESTIMATE_KEYS = ("estimate", "lower", "upper", "level", "method")
+
+
+def _verdict(subject: str, topic: str, claim: str, good: bool, words: tuple[str, str], rule: str, interval: dict[str, Any] | None = None) -> Finding:
+    """A finding whose verdict is ``words[0]`` when ``good`` (tone good), else ``words[1]`` (tone caution)."""
+    estimate = Estimate(**{k: interval[k] for k in _ESTIMATE_KEYS}) if interval else None
+    return Finding(subject=subject, topic=topic, claim=claim, verdict=words[0] if good else words[1], rule=rule, tone="good" if good else "caution", estimate=estimate)
+
+
+def _model_findings(model: str, entry: dict[str, Any], alpha: float) -> list[Finding]:
+    pooled, chance = entry["pooled"], entry["chance"]
+    if pooled["estimate"] is None:
+        return [Finding(subject=model, topic="accuracy", claim="no scored answers", verdict="no scored answers", rule="no trial was scored", tone="bad")]
+    out = [
+        _verdict(
+            model, "accuracy",
+            f"accuracy {pooled['estimate']:.3f} pooled over {len(entry['conditions'])} conditions and {pooled['n_items']} items (chance {chance:.3f})",
+            pooled["lower"] is not None and pooled["lower"] > chance, ("above chance", "not above chance"),
+            "above chance when the lower bound of the pooled item-clustered interval exceeds the mean chance rate 1/K", pooled,
+        )
+    ]
+    accs = [c["estimate"] for c in entry["conditions"] if c["estimate"] is not None]
+    if len(accs) > 1:
+        spread = max(accs) - min(accs)
+        out.append(_verdict(
+            model, "design spread", f"accuracy ranges over {spread:.3f} across {len(accs)} conditions",
+            spread <= SPREAD_THRESHOLD, ("design-stable", "design-sensitive"),
+            f"design-sensitive when max − min accuracy across conditions exceeds {SPREAD_THRESHOLD} (a convention)",
+        ))
+    for cat in entry["cat"][:1]:
+        mca1 = cat["car"][-1]
+        out.append(_verdict(
+            model, "option order",
+            f"{mca1:.3f} of {cat['n_items']} items are right under all {len(cat['variants'])} option orders against mean accuracy {cat['mean_accuracy']:.3f} (CORE {cat['core']:.3f})",
+            cat["mean_accuracy"] - mca1 <= ORDER_GAP_THRESHOLD, ("order-consistent", "order-sensitive"),
+            f"order-sensitive when mean accuracy minus MCA(1) exceeds {ORDER_GAP_THRESHOLD} (a convention)",
+        ))
+    multi = entry["multi_prompt"]
+    if multi:
+        out.append(_verdict(
+            model, "prompt templates",
+            f"MaxP {multi['maxp']['estimate']:.3f}, AvgP {multi['avgp']['estimate']:.3f}, CPS {multi['cps']['estimate']:.3f} over {len(multi['templates'])} templates",
+            multi["spread"]["estimate"] <= SPREAD_THRESHOLD, ("prompt-stable", "prompt-sensitive"),
+            f"prompt-sensitive when the spread (max − min template accuracy) exceeds {SPREAD_THRESHOLD} (a convention)", multi["cps"],
+        ))
+    if entry["choices_only"]:
+        hits = [c for c in entry["choices_only"] if c["p_holm"] < alpha]
+        out.append(_verdict(
+            model, "choices only", f"without the question, accuracy is above chance in {len(hits)} of {len(entry['choices_only'])} conditions",
+            not hits, ("not answerable without the question", "answerable without the question"),
+            f"answerable without the question when an exact one-sided test against 1/K has Holm-adjusted p < {alpha:.2f} in some choices-only condition",
+        ))
+    bias = entry["position_bias"]
+    if bias:
+        row = bias["positions"][bias["max_gap_position"]]
+        biased = bias["max_gap"] > POSITION_GAP_THRESHOLD and not (row["lower"] <= row["gold_share"] <= row["upper"])
+        out.append(_verdict(
+            model, "position bias",
+            f"position {row['position'] + 1} is chosen in {row['chosen_share']:.3f} of answers and holds the gold answer in {row['gold_share']:.3f}",
+            not biased, ("no marked position bias", "position bias"),
+            f"position bias when the largest |chosen share − gold share| exceeds {POSITION_GAP_THRESHOLD} (a convention) and the chosen share's Wilson interval excludes the gold share",
+        ))
+    return out
+
+
+def _findings(results: dict[str, Any], level: float) -> list[Finding]:
+    alpha = 1 - level
+    out = [f for model, entry in results["models"].items() for f in _model_findings(model, entry, alpha)]
+    for pair in results["comparisons"]:
+        if not pair["available"]:
+            continue
+        pooled, verdict = pair["pooled"], pair["verdict"]
+        out.append(
+            Finding(
+                subject=f"{pair['a']} vs {pair['b']}",
+                topic="model comparison",
+                claim=f"accuracy difference {pooled['estimate']:.3f} ({pair['a']} minus {pair['b']}), Holm-adjusted p {pooled['p_holm']:.3f}",
+                verdict=verdict.replace("a more", f"{pair['a']} more").replace("b more", f"{pair['b']} more"),
+                rule=f"more accurate when the pooled paired difference has Holm-adjusted p < {alpha:.2f} (across pairs); otherwise no detectable difference",
+                tone="good" if verdict != "no detectable difference" else "info",
+                estimate=Estimate(**{k: pooled[k] for k in _ESTIMATE_KEYS}),
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------- entry
+def analyse_mcq(trials: pd.DataFrame, items: list[MCQItem], spec: Spec) -> Analysis:
+    """Every MCQ analysis over the trials table; see the module docstring."""
+    level, n_resamples = spec.analysis.level, spec.analysis.n_resamples
+    factors = [f for f in spec.factors if f in trials.columns]
+    scored = trials[trials["error"].isna() & trials["correct"].notna()].copy()
+    scored["correct"] = scored["correct"].astype(bool)
+    models = list(dict.fromkeys(trials["model"]))
+    results: dict[str, Any] = {
+        "settings": {"level": level, "n_resamples": n_resamples, "factors": factors},
+        "design": {
+            "n_items": len(items),
+            "n_conditions": int(trials["condition_id"].nunique()),
+            "models": models,
+            "subjects": sorted({i.subject for i in items if i.subject}),
+            "n_options": sorted({i.n_options for i in items}),
+        },
+        "models": {},
+        "comparisons": [],
+    }
+    for model in models:
+        part = scored[scored["model"] == model]
+        everything = trials[trials["model"] == model]
+        entry: dict[str, Any] = {
+            "n_trials": len(everything),
+            "n_scored": len(part),
+            "unparsed": int((~part["parsed"].astype(bool)).sum()) if len(part) else 0,
+            "errors": int(everything["error"].notna().sum()),
+            "chance": float(np.mean([1 / n for n in part["n_options"]])) if len(part) else None,
+            "mean_valid_mass": _none(float(part["valid_mass"].mean())) if part["valid_mass"].notna().any() else None,
+            "min_valid_mass": _none(float(part["valid_mass"].min())) if part["valid_mass"].notna().any() else None,
+        }
+        if part.empty:
+            entry.update(pooled={"estimate": None}, conditions=[], cat=[], circular=[], multi_prompt=None, choices_only=[], position_bias=None)
+            results["models"][model] = entry
+            continue
+        entry["pooled"] = accuracy_intervals(part, level)[0]
+        by_condition = {c["group"]: c for c in accuracy_intervals(part, level, by="condition_id")}
+        conditions = []
+        for condition, rows in part.groupby("condition_id", sort=False):
+            levels = _levels(rows.iloc[0], factors)
+            unparsed = int((~rows["parsed"].astype(bool)).sum())
+            conditions.append({"condition_id": condition, "levels": levels, "label": _label(levels), "unparsed": unparsed, **by_condition[condition]})
+        entry["conditions"] = conditions
+        entry["cat"] = cat_entries(part, factors)
+        entry["circular"] = circular_entries(part, factors, level)
+        entry["multi_prompt"] = multi_prompt_entry(part, factors, level, n_resamples, spec.seed)
+        entry["choices_only"] = choices_only_entries(part, factors, level)
+        entry["position_bias"] = position_bias(part, level)
+        results["models"][model] = entry
+    pairs = [compare(scored, a, b, factors, level) for a, b in itertools.combinations(models, 2)]
+    available = [p for p in pairs if p["available"]]
+    if available:
+        for pair, adjusted in zip(available, stats.holm([p["pooled"]["pvalue"] for p in available])):
+            pair["pooled"]["p_holm"] = float(adjusted)
+        tests = [c for p in available for c in p["conditions"]]
+        for test, adjusted in zip(tests, stats.holm([c["pvalue"] for c in tests])):
+            test["p_holm"] = float(adjusted)
+        for pair in available:
+            pair["verdict"] = _pair_verdict(pair, 1 - level)
+    results["comparisons"] = pairs
+    return Analysis(results, _findings(results, level))
