@@ -69,6 +69,7 @@ class Display:
 
 # ----------------------------------------------------------------------- the parse rule
 _LEAD = re.compile(r"^[\s*_`\"'(\[]+")
+_LABEL_END = ".):,;]*_`\"'\n"
 _TRAIL_PUNCT = re.compile(r"[\s*_`\"'.!,;:)\]]+$")
 
 
@@ -77,8 +78,9 @@ def parse_answer(text: str, labels: Sequence[str], shown: Sequence[str]) -> int 
 
     The rule, in order (labels compared without case; the first step that decides wins):
 
-    1. the answer opens with a label, alone or followed by ``.``, ``)``, ``:``, ``,``, ``;``
-       or a line break (``B``, ``(B)``, ``B. Paris``); a label followed by a space and a word
+    1. the answer (after leading spaces, quotes, brackets and markdown ``*``/``_``) opens with a
+       label, alone or followed by ``.``, ``)``, ``:``, ``,``, ``;``, a closing quote or markdown
+       mark or a line break (``B``, ``(B)``, ``**B**``, ``B. Paris``); a label followed by a space and a word
        is not read, so the article "A" in "A chameleon …" is not option A;
     2. the first ``answer is X`` / ``answer: X`` / ``option X`` / ``choice X`` with X a label
        followed by a non-alphanumeric character or the end;
@@ -93,7 +95,7 @@ def parse_answer(text: str, labels: Sequence[str], shown: Sequence[str]) -> int 
         for position, key in enumerate(label.lower() for label in labels):
             if low.startswith(key):
                 rest = low[len(key) :]
-                if not rest.strip() or rest[0] in ".):,;\n" or (rest[0] == " " and not rest.strip()[0].isalnum()):
+                if not rest.strip() or rest[0] in _LABEL_END or (rest[0] == " " and not rest.strip()[0].isalnum()):
                     return position
         pattern = "|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))
         found = re.search(rf"\b(?:answer\s*(?:is|:)|option|choice)\s*\(?({pattern})(?![a-z0-9])", low)
