@@ -119,7 +119,7 @@ class MCQPresentation(NoPresentation):
                 + (f"; mean valid-label mass {mass:.3f}" if mass is not None else "")
                 + "."
             )
-        facts["statistics"].append("Accuracy intervals cluster trials by item (CR1, t with items − 1 degrees of freedom).")
+        facts["statistics"].append("Accuracy intervals cluster trials by item (Wilson score interval on the effective sample size from the cluster-robust item-clustered standard error, t critical value with items minus one degrees of freedom).")
         if any(p.get("available") for p in r.get("comparisons", default=[]) or []):
             facts["statistics"].append("Models are compared on paired differences over the same items, with exact McNemar tests and Holm's adjustment.")
         return {k: v for k, v in facts.items() if v}
