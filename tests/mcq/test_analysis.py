@@ -173,3 +173,6 @@ def test_cat_from_a_real_run_equals_cat_metrics_on_its_correctness_matrix(script
     matrix = run.trials.pivot(index="item_id", columns="option_order", values="correct")[entry["variants"]].astype(int)
     assert entry["car"] == pytest.approx(stats.cat_metrics(matrix.to_numpy())["car"])
     assert correctness_matrix(run.trials).shape == (8, 5)
+    pooled = run.analyses["models"]["scripted"]["pooled"]
+    distinct = run.trials[run.trials["option_order"] != "rotate-0"]  # the same display as original, counted once
+    assert pooled["n_trials"] == 8 * 5 and pooled["estimate"] == pytest.approx(distinct["correct"].mean())

@@ -103,3 +103,22 @@ def test_the_report_has_every_section_and_every_traced_number_matches_the_run(ru
             assert _matches(token, everything), (token, fact)
     findings = {f.topic for f in run.findings}
     assert {"accuracy", "option order", "choices only", "position bias"} <= findings
+
+
+def test_cloze_on_the_embedded_model_scores_option_texts_and_maps_them_back(tmp_path: Path) -> None:
+    spec = parse_spec(
+        {
+            "name": "mcq-cloze", "instrument": "mcq", "data": {"loader": "builtin", "limit": 2}, "models": ["llamacpp"],
+            "factors": {"option_order": ["original", "reversed"], "elicitation": ["cloze"]},
+            "output_dir": str(tmp_path / "runs"), "analysis": {"n_resamples": 50},
+        }
+    )
+    run = forkingpaths.run(spec, forkingpaths.RunOptions(cache_dir=tmp_path / "cache"))
+    assert run.trials["error"].isna().all() and len(run.trials) == 4
+    for row in run.trials.itertuples():
+        assert math.isclose(sum(row.probs), 1.0, abs_tol=1e-6) and row.valid_mass > 0
+        assert row.chosen == max(range(4), key=lambda i: row.probs[i]) and row.correct_norm == (row.chosen_norm == row.gold)
+    # the same item in both orders: the option texts are scored in context, so the canonical distributions are close but not equal
+    first = run.trials[run.trials["item_id"] == run.trials["item_id"].iloc[0]]
+    assert len(first) == 2 and first["probs"].map(len).eq(4).all()
+    assert run.analyses["models"]["llamacpp"]["cloze_norm"]["method"] == "cluster-wilson(item)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ ITEM = MCQItem("q1", "Which is the capital of France?", ("Paris", "Rome", "Oslo"
     Example(f"Example {i}?", ("yes", "no"), i % 2) for i in range(6)
 ))
 LETTERS = Capabilities(generate=True, choice_logprobs=True)
+CLOZE = Capabilities(generate=True, choice_logprobs=True, loglikelihood=True)
 
 
 def _context(levels: dict[str, str], spec=None, capabilities: Capabilities = LETTERS) -> TrialContext:
@@ -28,7 +30,7 @@ def _context(levels: dict[str, str], spec=None, capabilities: Capabilities = LET
 
 
 def _answer(instrument: MCQInstrument, levels: dict[str, str], response: Response):
-    context = _context(levels)
+    context = _context(levels, capabilities=CLOZE)
     request = instrument.render(context)
     return request, instrument.parse(context, [StageResult(0, "evaluated", "m", request, response)])
 
@@ -105,14 +107,14 @@ def test_cloze_and_bad_levels_fail_before_any_call_with_one_line_each(tmp_path: 
     spec = parse_spec(
         {
             "name": "bad", "instrument": "mcq", "data": {"loader": "builtin", "limit": 2},
-            "factors": {"elicitation": ["letter", "cloze"], "few_shot": ["9"], "label_style": ["none"], "option_order": ["sideways"]},
+            "factors": {"elicitation": ["letter", "logits"], "few_shot": ["9"], "label_style": ["none"], "option_order": ["sideways"]},
             "output_dir": str(tmp_path),
         }
     )
     with pytest.raises(SpecError) as caught:
         prepare(spec, Path.cwd())
     problems = caught.value.problems
-    assert any(p.startswith("factors.elicitation[1]: 'cloze' (option log-likelihoods) needs a loglikelihood request mode") for p in problems)
+    assert "factors.elicitation[1]: unknown level 'logits'; expected one of letter, cloze, generate" in problems
     assert any(p.startswith("factors.few_shot[0]: unknown level '9'") for p in problems)
     assert any(p.startswith("factors.option_order[0]: unknown level 'sideways'") for p in problems)
     assert any(p.startswith("factors.label_style: 'none' (no labels) needs elicitation generate") for p in problems)
@@ -124,3 +126,20 @@ def test_letter_on_a_generate_only_backend_is_a_one_line_error() -> None:
     with pytest.raises(SpecError, match="factors.elicitation: m cannot give label probabilities"):
         instrument.render(_context({}, capabilities=Capabilities(generate=True)))
     assert MCQInstrument({}).render(_context({}, capabilities=Capabilities(generate=True))).mode == "generate"
+
+
+def test_cloze_scores_the_option_texts_and_maps_raw_and_normalised_choices_back() -> None:
+    instrument = MCQInstrument({})
+    levels = {"option_order": "rotate-1", "elicitation": "cloze"}
+    view = instrument.display(ITEM, levels)
+    assert view.shown == ["Rome", "Oslo", "Bern", "Paris"]
+    logliks = {"Rome": -2.0, "Oslo": -9.0, "Bern": -9.0, "Paris": -2.4}  # raw: Rome wins; per character Paris (-0.48 > -0.5)
+    total = sum(math.exp(v) for v in logliks.values())
+    response = Response(label_probs={k: math.exp(v) / total for k, v in logliks.items()}, valid_mass=total, extra={"label_logprobs": logliks})
+    request, record = _answer(instrument, levels, response)
+    assert request.mode == "loglikelihood" and request.continuations == ("Rome", "Oslo", "Bern", "Paris")
+    assert "Answer with the text of the correct option." in request.messages[-1].content
+    assert record.chosen == 1 and not record.correct and record.chosen_norm == 0 and record.correct_norm
+    assert record.probs[0] == pytest.approx(math.exp(-2.4) / total)
+    with pytest.raises(SpecError, match="cannot score option texts"):
+        instrument.render(_context(levels, capabilities=LETTERS))

@@ -89,6 +89,24 @@ def accuracy_intervals(scored: pd.DataFrame, level: float, by: str | None = None
     ]
 
 
+def distinct_displays(scored: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
+    """The trials with one row per distinct display of an item (per model and repeat).
+
+    Two option-order levels can show an item identically (``original`` and ``rotate-0``;
+    ``rotate-R`` and ``rotate-(R mod K)`` for an item with K options below the largest);
+    pooling over conditions would count that display twice. A display is the other
+    factors' levels plus the permutation; the first condition (by id) is kept, the same
+    one for every model, so paired comparisons stay paired.
+    """
+    if "option_order" not in factors or scored.empty:
+        return scored
+    rest = [f for f in factors if f != "option_order"]
+    keyed = scored.assign(_display=scored["permutation"].map(lambda p: ",".join(map(str, p))))
+    keyed = keyed.sort_values("condition_id", kind="stable")
+    kept = keyed.drop_duplicates(["model", "item_id", "repeat", "_display", *rest])
+    return kept.drop(columns="_display").sort_index()
+
+
 def _label(levels: dict[str, str]) -> str:
     return ", ".join(f"{f}={v}" for f, v in levels.items()) or "(single condition)"
 
@@ -424,6 +442,7 @@ def analyse_mcq(trials: pd.DataFrame, items: list[MCQItem], spec: Spec) -> Analy
     factors = [f for f in spec.factors if f in trials.columns]
     scored = trials[trials["error"].isna() & trials["correct"].notna()].copy()
     scored["correct"] = scored["correct"].astype(bool)
+    pooled_trials = distinct_displays(scored, factors)
     models = list(dict.fromkeys(trials["model"]))
     results: dict[str, Any] = {
         "settings": {"level": level, "n_resamples": n_resamples, "factors": factors},
@@ -439,6 +458,7 @@ def analyse_mcq(trials: pd.DataFrame, items: list[MCQItem], spec: Spec) -> Analy
     }
     for model in models:
         part = scored[scored["model"] == model]
+        distinct = pooled_trials[pooled_trials["model"] == model]
         everything = trials[trials["model"] == model]
         entry: dict[str, Any] = {
             "n_trials": len(everything),
@@ -450,10 +470,10 @@ def analyse_mcq(trials: pd.DataFrame, items: list[MCQItem], spec: Spec) -> Analy
             "min_valid_mass": _none(float(part["valid_mass"].min())) if part["valid_mass"].notna().any() else None,
         }
         if part.empty:
-            entry.update(pooled={"estimate": None}, conditions=[], cat=[], circular=[], multi_prompt=None, choices_only=[], position_bias=None)
+            entry.update(pooled={"estimate": None}, conditions=[], cat=[], circular=[], multi_prompt=None, choices_only=[], position_bias=None, cloze_norm=None)
             results["models"][model] = entry
             continue
-        entry["pooled"] = accuracy_intervals(part, level)[0]
+        entry["pooled"] = accuracy_intervals(distinct, level)[0]
         by_condition = {c["group"]: c for c in accuracy_intervals(part, level, by="condition_id")}
         conditions = []
         for condition, rows in part.groupby("condition_id", sort=False):
@@ -463,11 +483,15 @@ def analyse_mcq(trials: pd.DataFrame, items: list[MCQItem], spec: Spec) -> Analy
         entry["conditions"] = conditions
         entry["cat"] = cat_entries(part, factors)
         entry["circular"] = circular_entries(part, factors, level)
-        entry["multi_prompt"] = multi_prompt_entry(part, factors, level, n_resamples, spec.seed)
+        entry["multi_prompt"] = multi_prompt_entry(distinct, factors, level, n_resamples, spec.seed)
         entry["choices_only"] = choices_only_entries(part, factors, level)
-        entry["position_bias"] = position_bias(part, level)
+        entry["position_bias"] = position_bias(distinct, level)
+        normed = part[part["correct_norm"].notna()] if "correct_norm" in part else part.iloc[:0]
+        entry["cloze_norm"] = (
+            clustered_wilson(normed["correct_norm"].to_numpy(dtype=float), normed["item_id"].to_numpy(), level) if len(normed) else None
+        )
         results["models"][model] = entry
-    pairs = [compare(scored, a, b, factors, level) for a, b in itertools.combinations(models, 2)]
+    pairs = [compare(pooled_trials, a, b, factors, level) for a, b in itertools.combinations(models, 2)]
     available = [p for p in pairs if p["available"]]
     if available:
         for pair, adjusted in zip(available, stats.holm([p["pooled"]["pvalue"] for p in available])):

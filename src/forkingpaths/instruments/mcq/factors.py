@@ -18,8 +18,9 @@
 * ``nota``: ``none``, ``add`` ("None of the above" appended as an extra option, the gold
   unchanged) or ``replace`` (the gold option's text replaced by "None of the above", which
   is then the correct answer).
-* ``elicitation``: ``letter`` (next-token probabilities of the option labels), ``generate``
-  (greedy text parsed by :func:`parse_answer`); ``cloze`` is not available yet.
+* ``elicitation``: ``letter`` (next-token probabilities of the option labels), ``cloze``
+  (the log-likelihood of each option's text as the answer, one ``loglikelihood`` request:
+  raw and length-normalised), ``generate`` (greedy text parsed by ``instrument.parse_answer``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ KNOWN_FACTORS = ("option_order", "label_style", "template", "few_shot", "questio
 LABEL_STYLES = ("letters", "lower", "numbers", "none")
 QUESTION_LEVELS = ("full", "choices_only")
 NOTA_LEVELS = ("none", "add", "replace")
-ELICITATIONS = ("letter", "generate")
+ELICITATIONS = ("letter", "cloze", "generate")
 NOTA_TEXT = "None of the above"
 MAX_SHOTS = 5
 TEMPLATES: dict[str, str] = {
@@ -93,8 +94,6 @@ class MCQParams:
 
 
 def _elicitation_problem(level: str) -> str:
-    if level == "cloze":
-        return "'cloze' (option log-likelihoods) needs a loglikelihood request mode that is not built yet; use letter or generate"
     return f"unknown level {level!r}; expected one of {', '.join(ELICITATIONS)}"
 
 
@@ -184,6 +183,6 @@ def validate_levels(factors: dict[str, list[str]], params: MCQParams, min_pool: 
         problems += [f"factors.{factor}[{i}]: {p}" for i, level in enumerate(levels) if (p := level_problem(factor, level, params, min_pool))]
     if "none" in factors.get("label_style", []):
         elicitations = factors.get("elicitation", [params.elicitation])
-        if any(e != "generate" for e in elicitations):
-            problems.append("factors.label_style: 'none' (no labels) needs elicitation generate only; letter probabilities need labels")
+        if any(e not in ("generate", "cloze") for e in elicitations):
+            problems.append("factors.label_style: 'none' (no labels) needs elicitation generate or cloze; letter probabilities need labels")
     return problems

@@ -40,6 +40,8 @@ class MCQRecord:
     ``gold_prob`` the gold option's renormalised probability, ``gold_rank`` 1 + the number
     of options more probable than gold. ``permutation[p]`` is the canonical option shown at
     position p; ``chosen_position`` and ``gold_position`` are displayed positions (0-based).
+    ``chosen_norm``/``correct_norm`` (``cloze`` only): the option with the largest
+    log-likelihood per character of its text (lm-evaluation-harness ``acc_norm``).
     """
 
     correct: bool | None
@@ -54,6 +56,8 @@ class MCQRecord:
     permutation: list[int] | None
     chosen_position: int | None
     gold_position: int | None
+    chosen_norm: int | None
+    correct_norm: bool | None
 
 
 @dataclass(frozen=True)
@@ -169,14 +173,15 @@ class MCQInstrument(SingleStage):
 
     def _prompt(self, question: str, subject: str | None, labels: list[str], shown: list[str], levels: dict[str, str]) -> str:
         style = levels.get("label_style", "letters")
+        asked = "none" if levels.get("elicitation", self.params.elicitation) == "cloze" else style  # cloze scores the option text
         block = "\n".join(f"- {text}" if style == "none" else f"{label}. {text}" for label, text in zip(labels, shown))
         template = self.params.template(levels.get("template", "plain")) or F.TEMPLATES["plain"]
         body = (
             template.replace("{question}", question)
             .replace("{options}", block)
-            .replace("{instruction}", F.INSTRUCTIONS[style])
+            .replace("{instruction}", F.INSTRUCTIONS[asked])
             .replace("{subject}", f" about {subject}" if subject else "")
-            .replace("{label_word}", F.LABEL_WORDS[style])
+            .replace("{label_word}", F.LABEL_WORDS[asked])
         )
         return re.sub(r"\n{3,}", "\n\n", body).strip()
 
@@ -199,10 +204,15 @@ class MCQInstrument(SingleStage):
         levels = trial.levels
         view = self.display(trial.item, levels)
         messages = self.messages(trial.item, levels)
-        if self.elicitation(levels, trial.capabilities) == "letter":
+        elicitation = self.elicitation(levels, trial.capabilities)
+        if elicitation == "letter":
             if not trial.capabilities.choice_logprobs:
                 raise SpecError([f"factors.elicitation: {trial.model} cannot give label probabilities (letter); use generate"])
             return Request("choice_logprobs", messages, labels=tuple(view.labels), temperature=0.0, max_tokens=1)
+        if elicitation == "cloze":
+            if not trial.capabilities.loglikelihood:
+                raise SpecError([f"factors.elicitation: {trial.model} cannot score option texts (cloze needs loglikelihood requests); use letter or generate"])
+            return Request("loglikelihood", messages, temperature=0.0, max_tokens=1, continuations=tuple(view.shown))
         labels = tuple(label for label in view.labels if label)
         return Request("generate", messages, labels=labels, temperature=0.0, max_tokens=self.params.max_tokens)
 
@@ -210,23 +220,30 @@ class MCQInstrument(SingleStage):
         view = self.display(trial.item, trial.levels)
         request, response = done[0].request, done[0].response
         if request.mode == "choice_logprobs":
-            return self._from_probabilities(view, response)
+            return self._from_probabilities(view, response, view.labels)
+        if request.mode == "loglikelihood":
+            logliks = response.extra.get("label_logprobs") or {}
+            per_char = {p: logliks[text] / len(text) for p, text in enumerate(view.shown) if text in logliks}  # type: ignore[index]
+            norm = max(per_char, key=per_char.__getitem__) if per_char else None
+            return self._from_probabilities(view, response, view.shown, norm)
         position = parse_answer(response.text or "", view.labels, view.shown)
         return self._record(view, position, None, None)
 
-    def _from_probabilities(self, view: Display, response: Response) -> MCQRecord:
+    def _from_probabilities(self, view: Display, response: Response, keys: list[str], norm: int | None = None) -> MCQRecord:
+        """The record from probabilities keyed by what was scored at each displayed position (labels or option texts)."""
         found = response.label_probs or {}
         probs = [math.nan] * len(view.options)
-        for position, label in enumerate(view.labels):
-            p = found.get(label)
+        for position, key in enumerate(keys):
+            p = found.get(key)
             probs[view.perm[position]] = math.nan if p is None else float(p)
-        scored = [p for p in range(len(view.labels)) if not math.isnan(probs[view.perm[p]])]
+        scored = [p for p in range(len(keys)) if not math.isnan(probs[view.perm[p]])]
         position = max(scored, key=lambda p: probs[view.perm[p]]) if scored else None
-        return self._record(view, position, probs, response.valid_mass)
+        return self._record(view, position, probs, response.valid_mass, norm)
 
     @staticmethod
-    def _record(view: Display, position: int | None, probs: list[float] | None, mass: float | None) -> MCQRecord:
+    def _record(view: Display, position: int | None, probs: list[float] | None, mass: float | None, norm: int | None = None) -> MCQRecord:
         chosen = None if position is None else view.perm[position]
+        chosen_norm = None if norm is None else view.perm[norm]
         return MCQRecord(
             correct=chosen == view.gold,
             parsed=chosen is not None,
@@ -240,6 +257,8 @@ class MCQInstrument(SingleStage):
             permutation=list(view.perm),
             chosen_position=position,
             gold_position=view.perm.index(view.gold),
+            chosen_norm=chosen_norm,
+            correct_norm=None if chosen_norm is None else chosen_norm == view.gold,
         )
 
     # -- analyses -----------------------------------------------------------------------
