@@ -14,6 +14,7 @@ from statsmodels.stats.contingency_tables import mcnemar
 
 import forkingpaths
 from forkingpaths import parse_spec, registry, stats
+from forkingpaths.errors import SpecError
 from forkingpaths.instruments.mcq.analysis import (
     accuracy_intervals,
     analyse_mcq,
@@ -176,3 +177,14 @@ def test_cat_from_a_real_run_equals_cat_metrics_on_its_correctness_matrix(script
     pooled = run.analyses["models"]["scripted"]["pooled"]
     distinct = run.trials[run.trials["option_order"] != "rotate-0"]  # the same display as original, counted once
     assert pooled["n_trials"] == 8 * 5 and pooled["estimate"] == pytest.approx(distinct["correct"].mean())
+
+
+def test_cloze_on_a_backend_without_loglikelihood_fails_before_any_call(scripted_backend: None, tmp_path: Path) -> None:
+    scripted.CALLS.clear()
+    spec = parse_spec(
+        {"name": "cloze", "instrument": "mcq", "data": {"loader": "builtin", "limit": 2}, "models": ["scripted"],
+         "factors": {"elicitation": ["cloze"]}, "output_dir": str(tmp_path)}
+    )
+    with pytest.raises(SpecError, match=r"^factors\.elicitation: scripted cannot score option texts \(cloze needs loglikelihood requests\)") as caught:
+        forkingpaths.run(spec, forkingpaths.RunOptions(cache_dir=tmp_path / "cache"))
+    assert len(str(caught.value).splitlines()) == 1 and scripted.CALLS == []

@@ -143,3 +143,13 @@ def test_cloze_scores_the_option_texts_and_maps_raw_and_normalised_choices_back(
     assert record.probs[0] == pytest.approx(math.exp(-2.4) / total)
     with pytest.raises(SpecError, match="cannot score option texts"):
         instrument.render(_context(levels, capabilities=LETTERS))
+
+
+@pytest.mark.parametrize("limit", [1, 3, None])
+def test_the_demo_spec_prepares_at_every_limit(limit: int | None) -> None:
+    from forkingpaths import registry
+
+    spec = registry.examples.get("mcq")(limit)
+    prepared = prepare(spec, Path.cwd())
+    assert len(prepared.items) == (limit or 24) and len(prepared.conditions) == 20
+    assert len(prepared.trials) == len(prepared.items) * 20
