@@ -153,3 +153,11 @@ def test_the_demo_spec_prepares_at_every_limit(limit: int | None) -> None:
     prepared = prepare(spec, Path.cwd())
     assert len(prepared.items) == (limit or 24) and len(prepared.conditions) == 20
     assert len(prepared.trials) == len(prepared.items) * 20
+
+
+def test_the_drill_down_shows_the_option_as_it_was_shown() -> None:
+    from forkingpaths.instruments.mcq.presentation import _option
+
+    item = {"options": ["Paris", "Rome"], "gold": 0}
+    assert _option({"chosen": 1}, item) == "Rome" and _option({"chosen": None}, item) == "(unparsable)"
+    assert _option({"chosen": 2, "nota": "add"}, item) == F.NOTA_TEXT == _option({"chosen": 0, "nota": "replace"}, item)

@@ -59,7 +59,7 @@ def _tidy(table: Table, data: DataSpec, params: Params, source: str) -> Parsed:
     if option_columns is not None and (not isinstance(option_columns, list) or len(option_columns) < 2):
         raise DataError("data.params.option_columns: expected a list of at least 2 column names")
     gold_format = params.choice("gold_format", GOLD_FORMATS, "auto")
-    optional = ["subject", "language", "split"] + ([] if option_columns else [])
+    optional = ["subject", "language", "split"]
     required = ["id", "question", "gold"] + ([] if option_columns else ["options"])
     cols = resolve_columns(table, data.columns, required, optional, layout="tidy")
     missing = [c for c in option_columns or [] if c not in table.columns]

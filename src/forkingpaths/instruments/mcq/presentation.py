@@ -13,6 +13,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from forkingpaths.instruments.mcq.factors import NOTA_TEXT
 from forkingpaths.report.drilldown import present
 from forkingpaths.report.parts import DrillColumn, NoPresentation, Section, render_fragment
 from forkingpaths.report.source import Results, RunSource
@@ -32,12 +33,16 @@ def _models(analyses: Results) -> list[str]:
     return list(analyses.get("models", default={}) or {})
 
 
-def _option(item: dict[str, Any], index: Any) -> str:
-    options = list(item.get("options", []))
+def _option(row: dict[str, Any], item: dict[str, Any]) -> str:
+    """The canonical option a trial chose, as it was shown (``nota`` may have added or replaced one)."""
+    index = row.get("chosen")
     if not present(index):
-        return ""
+        return "(unparsable)"
+    options = list(item.get("options", []))
     index = int(index)
-    return options[index] if index < len(options) else "None of the above"
+    if index >= len(options) or (row.get("nota") == "replace" and index == item.get("gold")):
+        return NOTA_TEXT
+    return options[index]
 
 
 class MCQPresentation(NoPresentation):
@@ -64,7 +69,7 @@ class MCQPresentation(NoPresentation):
 
     def drill_columns(self, source: RunSource) -> list[DrillColumn]:
         return [
-            DrillColumn("answer", lambda row, item: _option(item, row.get("chosen")) if row.get("parsed") else "(unparsable)"),
+            DrillColumn("answer", _option),
             DrillColumn("correct", lambda row, item: "" if not present(row.get("correct")) else ("yes" if row["correct"] else "no")),
             DrillColumn("gold probability", lambda row, item: f"{row['gold_prob']:.3f}" if present(row.get("gold_prob")) else "", numeric=True),
         ]
