@@ -157,7 +157,7 @@ for _name, _description in {
     "arc": "Hugging Face ARC layout: id, question, choices {label, text}, answerKey (file or dataset)",
     "exams": "EXAMS JSONL: question {stem, choices}, answerKey, info {subject, language}",
     "truthfulqa": "TruthfulQA mc_task.json, the MC1 task",
-    "builtin": "data shipped with forkingpaths ('truthfulqa': 60 TruthfulQA MC1 items + 6 dev examples)",
+    "builtin": "data shipped with forkingpaths ('truthfulqa': 60 TruthfulQA MC1 items; 'exams-regional': 52 EXAMS items, 13 languages)",
 }.items():
     loaders.register(f"mcq/{_name}", f"forkingpaths.instruments.mcq.loaders:{_name}_loader", _description)
 examples.register("mcq", "forkingpaths.instruments.mcq.examples:mcq_demo", "TruthfulQA MC1 items on the embedded model")

@@ -126,3 +126,29 @@ def test_unknown_loader_and_unknown_param_are_one_line(tmp_path: Path) -> None:
         _load(tmp_path, loader="nope", path="x.csv")
     with pytest.raises(DataError, match=r"^data\.params\.colour: not an option of loader 'mmlu'"):
         _load(tmp_path, loader="mmlu", path="x.parquet", params={"colour": "red"})
+
+
+def test_builtin_exams_regional_subset_keeps_its_own_licence_and_a_language_first_dev_pool() -> None:
+    items = load_mcq_items(DataSpec(loader="builtin", params={"name": "exams-regional"}), Path.cwd())
+    assert len(items) == 52 and len({i.language for i in items}) == 13
+    assert {i.subject for i in items} <= {"History", "Geography", "Religion", "Citizenship"}
+    croatian = next(i for i in items if i.language == "Croatian")
+    assert len(croatian.dev) == 10 and all(len(e.options) >= 3 for e in croatian.dev)
+    here = Path(__file__).parents[2] / "src/forkingpaths/instruments/mcq/data/exams"
+    assert "Attribution-ShareAlike 4.0" in (here / "LICENSE").read_text(encoding="utf-8")
+    assert "CC BY-SA 4.0" in (here / "SOURCE.md").read_text(encoding="utf-8")
+
+
+def test_the_dev_pool_ranks_language_then_subject_and_never_holds_the_item() -> None:
+    from forkingpaths.instruments.mcq.items import MCQItem, attach_dev_pool
+
+    item = MCQItem("q", "Q?", ("a", "b"), 0, subject="History", language="hr")
+    dev = [
+        MCQItem("d1", "other", ("a", "b"), 0, "Physics", "de"),
+        MCQItem("d2", "subject", ("a", "b"), 0, "History", "de"),
+        MCQItem("d3", "language", ("a", "b"), 0, "Physics", "hr"),
+        MCQItem("d4", "both", ("a", "b"), 0, "History", "hr"),
+        MCQItem("q", "itself", ("a", "b"), 0, "History", "hr"),
+    ]
+    [pooled] = attach_dev_pool([item], dev)
+    assert [e.question for e in pooled.dev] == ["both", "language", "subject", "other"]

@@ -113,7 +113,8 @@ def check_unique(pairs: Iterable[tuple[Row, MCQItem]]) -> list[MCQItem]:
 
 
 def attach_dev_pool(items: list[MCQItem], dev: list[MCQItem]) -> list[MCQItem]:
-    """Give each item its few-shot pool: dev examples of its subject first, then the others, at most DEV_POOL_MAX.
+    """Give each item its few-shot pool, at most DEV_POOL_MAX dev examples: those in its language
+    and subject first, then its language, then its subject, then the others (file order within each).
 
     An evaluated item is never its own example (dev ids equal to an item id are skipped).
     """
@@ -121,8 +122,10 @@ def attach_dev_pool(items: list[MCQItem], dev: list[MCQItem]) -> list[MCQItem]:
         return items
     out = []
     for item in items:
-        same = [d for d in dev if d.subject == item.subject and d.item_id != item.item_id]
-        other = [d for d in dev if d.subject != item.subject and d.item_id != item.item_id]
-        pool = tuple(Example(d.question, d.options, d.gold) for d in (same + other)[:DEV_POOL_MAX])
+        ranked = sorted(
+            (d for d in dev if d.item_id != item.item_id),
+            key=lambda d: (d.language != item.language, d.subject != item.subject),
+        )
+        pool = tuple(Example(d.question, d.options, d.gold) for d in ranked[:DEV_POOL_MAX])
         out.append(MCQItem(item.item_id, item.question, item.options, item.gold, item.subject, item.language, item.source, pool))
     return out

@@ -20,7 +20,8 @@ Layouts:
   read too.
 * ``exams``: EXAMS JSONL (the nested ARC form with ``info: {subject, language}``).
 * ``truthfulqa``: TruthfulQA's ``mc_task.json``, task MC1 (the option valued 1 is gold).
-* ``builtin``: data shipped with forkingpaths (``name: truthfulqa``).
+* ``builtin``: data shipped with forkingpaths (``name: truthfulqa``, Apache-2.0, or
+  ``exams-regional``, CC BY-SA 4.0).
 """
 
 from __future__ import annotations
@@ -40,7 +41,11 @@ from forkingpaths.spec import DataSpec
 
 PREFIX = "mcq/"
 BUILTIN_DIR = Path(__file__).parent / "data"
-BUILTINS = {"truthfulqa": "truthfulqa/mc1_subset.jsonl"}
+#: name → (layout, file, data.params) of the data shipped in ``data/`` (each folder has its SOURCE.md and LICENSE).
+BUILTINS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "truthfulqa": ("tidy", "truthfulqa/mc1_subset.jsonl", {"gold_format": "index"}),
+    "exams-regional": ("exams", "exams/regional_test.jsonl", {"dev_path": "exams/regional_dev.jsonl"}),
+}
 GOLD_FORMATS = ("auto", "index", "index1", "letter", "text")
 COMMON_PARAMS = ("dev_path",)
 FILTER_FIELDS = ("subject", "language")
@@ -198,8 +203,8 @@ def _builtin(data: DataSpec, base_dir: Path) -> tuple[list[tuple[Row, MCQItem, s
         if value:
             raise DataError(f"data.{key}: not used by loader 'builtin'; remove it")
     name = Params(data.params, ("name",), data.loader).choice("name", tuple(BUILTINS), "truthfulqa")
-    spec = DataSpec(loader="tidy", path=BUILTINS[name], params={"gold_format": "index"})
-    rows, _ = _rows("tidy", spec, BUILTIN_DIR)
+    layout, path, params = BUILTINS[name]
+    rows, _ = _rows(layout, DataSpec(loader=layout, path=path, params=params), BUILTIN_DIR)
     return rows, f"builtin:{name}"
 
 
