@@ -188,3 +188,40 @@ def test_cloze_on_a_backend_without_loglikelihood_fails_before_any_call(scripted
     with pytest.raises(SpecError, match=r"^factors\.elicitation: scripted cannot score option texts \(cloze needs loglikelihood requests\)") as caught:
         forkingpaths.run(spec, forkingpaths.RunOptions(cache_dir=tmp_path / "cache"))
     assert len(str(caught.value).splitlines()) == 1 and scripted.CALLS == []
+
+
+def test_ranking_across_conditions_uses_kendall_w_and_rank_first_probability() -> None:
+    trials, items, spec = _trials()
+    result = analyse_mcq(trials, items, spec)
+    ranking = result.analyses["ranking"]
+    table = trials.pivot_table(index="condition_id", columns="model", values="correct", aggfunc="mean")[["a", "b"]]
+    assert ranking["kendall_w"] == pytest.approx(stats.kendall_w(table.to_numpy()))
+    assert sum(m["p_first"] for m in ranking["models"].values()) == pytest.approx(1.0)
+    assert ranking["models"]["a"]["first_in"] == int((table["a"] >= table["b"]).sum())
+    curve = result.analyses["comparisons"][0]["claim_curve"]
+    assert sum(curve.values()) == len(result.analyses["comparisons"][0]["conditions"])
+    assert any(f.topic == "ranking" for f in result.findings)
+
+
+def test_a_two_model_report_traces_every_number_of_the_comparison_and_ranking(scripted_backend: None, tmp_path: Path) -> None:
+    import html
+
+    from forkingpaths.report.html import write_report
+    from forkingpaths.report.source import resolve
+    from tests.report.test_report_run import SPAN, _matches, _section
+
+    spec = parse_spec(
+        {"name": "two", "instrument": "mcq", "data": {"loader": "builtin", "limit": 6}, "models": ["scripted", "scripted:1000003"],
+         "factors": {"option_order": ["original", "reversed"], "template": ["plain", "exam"], "question": ["full", "choices_only"]},
+         "output_dir": str(tmp_path), "analysis": {"n_resamples": 50}}
+    )
+    run = forkingpaths.run(spec, forkingpaths.RunOptions(cache_dir=tmp_path / "cache"))
+    page = write_report(run.directory).read_text(encoding="utf-8")
+    document = run.document()
+    comparison = _section(page, "comparisons")
+    assert "Ranking across conditions" in comparison and "is reversed in" in comparison
+    for path, shown in SPAN.findall(page):
+        value = resolve(document, html.unescape(path))
+        value = len(value) if isinstance(value, (list, dict)) else value
+        assert shown == "n/a" if value is None else _matches(shown, [float(value)]), (path, shown, value)
+    assert {"model comparison", "ranking", "choices only", "prompt templates"} <= {f.topic for f in run.findings}

@@ -339,6 +339,55 @@ def compare(scored: pd.DataFrame, a: str, b: str, factors: list[str], level: flo
     return entry
 
 
+def ranking_entry(distinct: pd.DataFrame, models: list[str], n_resamples: int, seed: int) -> dict[str, Any] | None:
+    """How the models' ranking by accuracy moves across conditions (with 2 or more models).
+
+    Per condition each model's accuracy and rank (1 = most accurate; tied models share the better rank);
+    Kendall's W of the conditions ranking the models (``stats.kendall_w``: 1 = every
+    condition ranks them alike); each model's largest rank change (max − min rank) and the
+    number of conditions it ranks first in; and the probability that each model ranks first
+    over conditions and item resamples (``stats.rank_first_probability``, Hall & Miller 2009).
+    Only conditions in which every model has scored trials are used.
+    """
+    if len(models) < 2:
+        return None
+    table = distinct.pivot_table(index="condition_id", columns="model", values="correct", aggfunc="mean")[models].dropna()
+    if table.empty:
+        return None
+    ranks = table.rank(axis=1, ascending=False, method="min")
+    shared = distinct[distinct["condition_id"].isin(table.index)].assign(score=lambda d: d["correct"].astype(float))
+    p_first = stats.rank_first_probability(shared, "score", "model", ["condition_id"], "item_id", n_resamples, seed)
+    return {
+        "n_conditions": len(table),
+        "kendall_w": _none(stats.kendall_w(table.to_numpy())) if len(table) > 1 else None,
+        "models": {
+            m: {
+                "p_first": float(p_first.get(m, 0.0)),
+                "first_in": int((ranks[m] == 1).sum()),
+                "best_rank": float(ranks[m].min()),
+                "worst_rank": float(ranks[m].max()),
+                "rank_change": float(ranks[m].max() - ranks[m].min()),
+            }
+            for m in models
+        },
+    }
+
+
+def claim_curve(pair: dict[str, Any], alpha: float) -> dict[str, int]:
+    """The claim "a is more accurate than b" across conditions: how often it holds significantly,
+    is reversed significantly, or is not significant (Holm-adjusted McNemar p < alpha), a
+    specification-curve summary (Simonsohn, Simmons & Nelson 2020)."""
+    counts = {"holds": 0, "reversed": 0, "not_significant": 0}
+    for c in pair["conditions"]:
+        if c["p_holm"] < alpha and c["difference"] > 0:
+            counts["holds"] += 1
+        elif c["p_holm"] < alpha and c["difference"] < 0:
+            counts["reversed"] += 1
+        else:
+            counts["not_significant"] += 1
+    return counts
+
+
 def _pair_verdict(entry: dict[str, Any], alpha: float) -> str:
     pooled = entry["pooled"]
     if pooled["p_holm"] < alpha and pooled["estimate"] > 0:
@@ -417,6 +466,17 @@ def _model_findings(model: str, entry: dict[str, Any], alpha: float) -> list[Fin
 def _findings(results: dict[str, Any], level: float) -> list[Finding]:
     alpha = 1 - level
     out = [f for model, entry in results["models"].items() for f in _model_findings(model, entry, alpha)]
+    ranking = results.get("ranking")
+    if ranking:
+        firsts = {m: e["first_in"] for m, e in ranking["models"].items()}
+        top = max(firsts, key=firsts.__getitem__)
+        stable = firsts[top] == ranking["n_conditions"]
+        out.append(_verdict(
+            ", ".join(ranking["models"]), "ranking",
+            f"{top} ranks first in {firsts[top]} of {ranking['n_conditions']} conditions (probability of ranking first {ranking['models'][top]['p_first']:.3f})",
+            stable, ("ranking stable", "ranking depends on the design"),
+            "ranking stable when the same model is (possibly tied) first in every condition",
+        ))
     for pair in results["comparisons"]:
         if not pair["available"]:
             continue
@@ -501,5 +561,7 @@ def analyse_mcq(trials: pd.DataFrame, items: list[MCQItem], spec: Spec) -> Analy
             test["p_holm"] = float(adjusted)
         for pair in available:
             pair["verdict"] = _pair_verdict(pair, 1 - level)
+            pair["claim_curve"] = claim_curve(pair, 1 - level)
     results["comparisons"] = pairs
+    results["ranking"] = ranking_entry(pooled_trials, models, n_resamples, spec.seed)
     return Analysis(results, _findings(results, level))
