@@ -225,3 +225,22 @@ def test_a_two_model_report_traces_every_number_of_the_comparison_and_ranking(sc
         value = len(value) if isinstance(value, (list, dict)) else value
         assert shown == "n/a" if value is None else _matches(shown, [float(value)]), (path, shown, value)
     assert {"model comparison", "ranking", "choices only", "prompt templates"} <= {f.topic for f in run.findings}
+
+
+def test_calibration_brier_and_ece_against_direct_formulas() -> None:
+    from forkingpaths.instruments.mcq.analysis import calibration
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(20):
+        p = rng.dirichlet(np.ones(4))
+        rows.append({"item_id": f"q{i}", "probs": list(p), "gold": i % 4, "correct": int(np.argmax(p)) == i % 4})
+    frame = pd.DataFrame(rows)
+    entry = calibration(frame, 0.95, 200, 0)
+    probs = np.array(frame["probs"].tolist())
+    brier = np.mean(((probs - np.eye(4)[frame["gold"]]) ** 2).sum(axis=1))
+    conf, correct = probs.max(axis=1), frame["correct"].to_numpy(float)
+    bins = np.minimum((conf * 10).astype(int), 9)
+    ece = sum((bins == b).mean() * abs(correct[bins == b].mean() - conf[bins == b].mean()) for b in range(10) if (bins == b).any())
+    assert entry["brier"]["estimate"] == pytest.approx(brier) and entry["ece"]["estimate"] == pytest.approx(ece)
+    assert entry["ece"]["lower"] <= entry["ece"]["upper"] and sum(r["n"] for r in entry["reliability"]) == 20

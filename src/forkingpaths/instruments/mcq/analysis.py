@@ -234,6 +234,60 @@ def multi_prompt_entry(scored: pd.DataFrame, factors: list[str], level: float, n
     return entry
 
 
+# ----------------------------------------------------------------------------- calibration
+ECE_BINS = 10
+
+
+def _ece(conf: np.ndarray, correct: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """ECE for each row of ``weights`` (replicates × trials): Σ_b (W_b/W) |acc_b − conf_b| over 10 equal bins."""
+    bins = np.minimum((conf * ECE_BINS).astype(int), ECE_BINS - 1)
+    onehot = np.eye(ECE_BINS)[bins]  # trials × bins
+    w = weights @ onehot
+    gap = np.abs(weights @ (onehot * correct[:, None]) - weights @ (onehot * conf[:, None]))
+    return gap.sum(axis=1) / w.sum(axis=1)
+
+
+def calibration(distinct: pd.DataFrame, level: float, n_resamples: int, seed: int) -> dict[str, Any] | None:
+    """Brier score and expected calibration error of the option distributions (letter and cloze trials).
+
+    Brier (multi-class; Brier 1950): mean over trials of Σ_k (p_k − 1[k = gold])², 0 best, 2
+    worst. ECE (Naeini et al. 2015; Guo et al. 2017): with confidence = the largest p_k and 10
+    equal-width confidence bins B_b, Σ_b (|B_b|/n)·|accuracy(B_b) − mean confidence(B_b)|.
+    Intervals: percentile intervals over item resamples (each trial weighted by how often
+    its item is drawn), method ``cluster-bootstrap(item)``. The reliability table holds each
+    bin's trials, mean confidence and accuracy.
+    """
+    if "probs" not in distinct:
+        return None
+    part = distinct[distinct["probs"].notna()]
+    if part.empty or part["item_id"].nunique() < 2:
+        return None
+    probs = [np.asarray(p, dtype=float) for p in part["probs"]]
+    if any(np.isnan(p).any() for p in probs):
+        return None  # a backend could not score every option: no complete distribution
+    gold = part["gold"].to_numpy(dtype=int)
+    brier = np.array([float(((p - np.eye(len(p))[g]) ** 2).sum()) for p, g in zip(probs, gold)])
+    conf = np.array([p.max() for p in probs])
+    correct = part["correct"].to_numpy(dtype=float)
+    codes, uniques = pd.factorize(part["item_id"])
+    counts = stats.cluster_resample_counts(len(uniques), n_resamples, seed).astype(float)[:, codes]  # replicates × trials
+    ones = np.ones((1, len(part)))
+    entry: dict[str, Any] = {"n_trials": len(part)}
+    for name, point, reps in (
+        ("brier", brier.mean(), (counts @ brier) / counts.sum(axis=1)),
+        ("ece", _ece(conf, correct, ones)[0], _ece(conf, correct, counts)),
+    ):
+        lower, upper = stats.percentile_bounds(reps, level)
+        entry[name] = _interval(float(point), float(lower), float(upper), "cluster-bootstrap(item)", level)
+    bins = np.minimum((conf * ECE_BINS).astype(int), ECE_BINS - 1)
+    entry["reliability"] = [
+        {"bin": b, "n": int((bins == b).sum()), "confidence": float(conf[bins == b].mean()), "accuracy": float(correct[bins == b].mean())}
+        for b in range(ECE_BINS)
+        if (bins == b).any()
+    ]
+    return entry
+
+
 # ---------------------------------------------------------------------------- chance tests
 def poisson_binomial_sf(k: int, p: np.ndarray) -> float:
     """P[X ≥ k] for X a sum of independent Bernoulli(p_i): exact, by convolving the p_i one by one."""
@@ -530,7 +584,7 @@ def analyse_mcq(trials: pd.DataFrame, items: list[MCQItem], spec: Spec) -> Analy
             "min_valid_mass": _none(float(part["valid_mass"].min())) if part["valid_mass"].notna().any() else None,
         }
         if part.empty:
-            entry.update(pooled={"estimate": None}, conditions=[], cat=[], circular=[], multi_prompt=None, choices_only=[], position_bias=None, cloze_norm=None)
+            entry.update(pooled={"estimate": None}, conditions=[], cat=[], circular=[], multi_prompt=None, choices_only=[], position_bias=None, cloze_norm=None, calibration=None)
             results["models"][model] = entry
             continue
         entry["pooled"] = accuracy_intervals(distinct, level)[0]
@@ -546,6 +600,7 @@ def analyse_mcq(trials: pd.DataFrame, items: list[MCQItem], spec: Spec) -> Analy
         entry["multi_prompt"] = multi_prompt_entry(distinct, factors, level, n_resamples, spec.seed)
         entry["choices_only"] = choices_only_entries(part, factors, level)
         entry["position_bias"] = position_bias(distinct, level)
+        entry["calibration"] = calibration(distinct, level, n_resamples, spec.seed)
         normed = part[part["correct_norm"].notna()] if "correct_norm" in part else part.iloc[:0]
         entry["cloze_norm"] = (
             clustered_wilson(normed["correct_norm"].to_numpy(dtype=float), normed["item_id"].to_numpy(), level) if len(normed) else None
