@@ -244,3 +244,14 @@ def test_calibration_brier_and_ece_against_direct_formulas() -> None:
     ece = sum((bins == b).mean() * abs(correct[bins == b].mean() - conf[bins == b].mean()) for b in range(10) if (bins == b).any())
     assert entry["brier"]["estimate"] == pytest.approx(brier) and entry["ece"]["estimate"] == pytest.approx(ece)
     assert entry["ece"]["lower"] <= entry["ece"]["upper"] and sum(r["n"] for r in entry["reliability"]) == 20
+
+
+def test_negative_flips_and_power_of_a_pair() -> None:
+    trials, items, spec = _trials()
+    pair = analyse_mcq(trials, items, spec).analyses["comparisons"][0]
+    wide = trials.pivot_table(index=["item_id", "condition_id"], columns="model", values="correct").reset_index()
+    a_right = wide[wide["a"] == 1]
+    assert pair["negative_flips"]["count"] == int((a_right["b"] == 0).sum()) and pair["negative_flips"]["a_right"] == len(a_right)
+    per_item = (wide["a"] - wide["b"]).groupby(wide["item_id"]).mean()
+    z = sps.norm.ppf(0.975) + sps.norm.ppf(0.8)
+    assert pair["power"]["min_detectable"] == pytest.approx(z * np.sqrt(per_item.var(ddof=1) / len(per_item)))

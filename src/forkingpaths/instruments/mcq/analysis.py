@@ -390,7 +390,46 @@ def compare(scored: pd.DataFrame, a: str, b: str, factors: list[str], level: flo
             {"condition_id": condition, "label": _label(levels), "difference": float(rows["correct_a"].mean() - rows["correct_b"].mean()), **test}
         )
     entry["conditions"] = conditions
+    entry["negative_flips"] = negative_flips(merged, level)
+    entry["power"] = power_entry(merged, level)
     return entry
+
+
+def negative_flips(merged: pd.DataFrame, level: float) -> dict[str, Any] | None:
+    """Negative flips from a (the reference) to b: trials a answered right and b wrong.
+
+    Count over every shared (item, condition, repeat), and the rate among the trials a
+    answered right with a Wilson interval (trials treated as independent: descriptive).
+    Source: Echterhoff et al. 2024, "MUSCLE: A Model Update Strategy for Compatible LLM
+    Evolution" (negative flip rate); Yan et al. 2021, "Positive-Congruent Training".
+    """
+    right = merged[merged["correct_a"].astype(bool)]
+    if right.empty:
+        return None
+    flips = int((~right["correct_b"].astype(bool)).sum())
+    wilson = stats.wilson_interval(flips, len(right), level)
+    return {"count": flips, "a_right": len(right), **_interval(wilson.estimate, wilson.lower, wilson.upper, wilson.method, level)}
+
+
+def power_entry(merged: pd.DataFrame, level: float, power: float = 0.8) -> dict[str, Any]:
+    """The smallest accuracy difference this many items could detect, and the items the observed one would need.
+
+    ω² = the variance (ddof 1) of the per-item mean paired differences (the observed paired
+    variance); δ_min = (z_{1−α/2} + z_power)·√(ω²/n) (:func:`forkingpaths.stats.min_detectable_effect`)
+    and n = ⌈(z_{1−α/2} + z_power)²·ω²/δ²⌉ for the observed δ (:func:`forkingpaths.stats.required_items`),
+    power 0.8 (a convention); both ``None`` when ω² = 0 (the models never differ on an item). Source: Miller (2024), "Adding Error Bars to Evals", arXiv:2411.00640.
+    """
+    per_item = (merged["correct_a"].astype(float) - merged["correct_b"].astype(float)).groupby(merged["item_id"]).mean()
+    omega2 = float(per_item.var(ddof=1))
+    delta = float(per_item.mean())
+    alpha = 1 - level
+    return {
+        "n_items": len(per_item),
+        "omega2": omega2,
+        "power": power,
+        "min_detectable": stats.min_detectable_effect(len(per_item), omega2, alpha, power) if omega2 > 0 else None,
+        "items_needed": stats.required_items(delta, omega2, alpha, power) if delta != 0 and omega2 > 0 else None,
+    }
 
 
 def ranking_entry(distinct: pd.DataFrame, models: list[str], n_resamples: int, seed: int) -> dict[str, Any] | None:
