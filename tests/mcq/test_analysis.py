@@ -255,3 +255,15 @@ def test_negative_flips_and_power_of_a_pair() -> None:
     per_item = (wide["a"] - wide["b"]).groupby(wide["item_id"]).mean()
     z = sps.norm.ppf(0.975) + sps.norm.ppf(0.8)
     assert pair["power"]["min_detectable"] == pytest.approx(z * np.sqrt(per_item.var(ddof=1) / len(per_item)))
+
+
+def test_variance_shares_come_from_stats_variance_components() -> None:
+    trials, items, spec = _trials()
+    rows = analyse_mcq(trials, items, spec).analyses["models"]["a"]["variance"]
+    part = trials[trials["model"] == "a"].rename(columns={"item_id": "item"}).assign(score=lambda d: d["correct"].astype(float))
+    expected = stats.variance_components(
+        part, "score", ["item", "option_order", "template"], n_resamples=200, rng=0,
+        interactions=[("item", "option_order"), ("item", "template")],
+    )
+    assert [r["component"] for r in rows] == list(expected["component"])
+    assert [r["share"] for r in rows] == pytest.approx(list(expected["share"]))

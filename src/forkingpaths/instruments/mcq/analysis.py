@@ -234,6 +234,30 @@ def multi_prompt_entry(scored: pd.DataFrame, factors: list[str], level: float, n
     return entry
 
 
+# ------------------------------------------------------------------------ variance shares
+def variance_entry(distinct: pd.DataFrame, factors: list[str], level: float, n_resamples: int, seed: int) -> list[dict[str, Any]]:
+    """Variance components of correctness (0/1) over item, each varied design factor and item × factor.
+
+    :func:`forkingpaths.stats.variance_components` (Henderson's Method I for a crossed
+    random-effects model, negative estimates truncated at 0; percentile intervals over item
+    resamples, which treat the observed factor levels as fixed and so understate the
+    uncertainty of factors with few levels). Over distinct displays, per model; empty when
+    fewer than 2 items or no factor varies.
+    """
+    varied = [f for f in factors if distinct[f].nunique() > 1]
+    if not varied or distinct["item_id"].nunique() < 2:
+        return []
+    frame = distinct.rename(columns={"item_id": "item"}).assign(score=lambda d: d["correct"].astype(float))
+    try:
+        table = stats.variance_components(
+            frame, "score", ["item", *varied], n_resamples=min(n_resamples, 200), level=level, rng=seed,
+            interactions=[("item", f) for f in varied],
+        )
+    except ValueError:  # not identified (e.g. a max_conditions subset confounds factors)
+        return []
+    return [{k: (_none(v) if isinstance(v, float) else v) for k, v in row.items()} for row in table.to_dict("records")]
+
+
 # ----------------------------------------------------------------------------- calibration
 ECE_BINS = 10
 
@@ -623,7 +647,7 @@ def analyse_mcq(trials: pd.DataFrame, items: list[MCQItem], spec: Spec) -> Analy
             "min_valid_mass": _none(float(part["valid_mass"].min())) if part["valid_mass"].notna().any() else None,
         }
         if part.empty:
-            entry.update(pooled={"estimate": None}, conditions=[], cat=[], circular=[], multi_prompt=None, choices_only=[], position_bias=None, cloze_norm=None, calibration=None)
+            entry.update(pooled={"estimate": None}, conditions=[], cat=[], circular=[], multi_prompt=None, choices_only=[], position_bias=None, cloze_norm=None, calibration=None, variance=[])
             results["models"][model] = entry
             continue
         entry["pooled"] = accuracy_intervals(distinct, level)[0]
@@ -640,6 +664,7 @@ def analyse_mcq(trials: pd.DataFrame, items: list[MCQItem], spec: Spec) -> Analy
         entry["choices_only"] = choices_only_entries(part, factors, level)
         entry["position_bias"] = position_bias(distinct, level)
         entry["calibration"] = calibration(distinct, level, n_resamples, spec.seed)
+        entry["variance"] = variance_entry(distinct, factors, level, n_resamples, spec.seed)
         normed = part[part["correct_norm"].notna()] if "correct_norm" in part else part.iloc[:0]
         entry["cloze_norm"] = (
             clustered_wilson(normed["correct_norm"].to_numpy(dtype=float), normed["item_id"].to_numpy(), level) if len(normed) else None
