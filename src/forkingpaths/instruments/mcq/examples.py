@@ -47,6 +47,11 @@ def _demo_dict(limit: int | None) -> dict[str, Any]:
                 "24 questions from the first part of TruthfulQA, in English, all with 4 options: enough to show the method, "
                 "far too few for claims about truthfulness in general."
             ),
+            "justification": (
+                "Accuracy is read as preferring true answers only where it survives the design: upstream lists the true "
+                "answer first, so the original order rewards a first-option preference; CircularEval, CAT and the "
+                "position-bias analysis test exactly that."
+            ),
             "contamination": "TruthfulQA is public since 2021 and may be in the model's training data.",
         },
     }
