@@ -129,6 +129,7 @@ instruments.register(
     "survey", "forkingpaths.instruments.survey.instrument:SurveyInstrument", "distributional alignment to human groups' survey answers"
 )
 instruments.register("judge", "forkingpaths.instruments.judge.instrument:JudgeInstrument", "auditing an LLM judge on labelled response pairs")
+instruments.register("mcq", "forkingpaths.instruments.mcq.instrument:MCQInstrument", "accuracy and consistency on multiple-choice items")
 backends.register(
     "llamacpp",
     "forkingpaths.models.llamacpp:FAMILY",
@@ -138,32 +139,54 @@ backends.register(
 backends.register(
     "openai", "forkingpaths.models.openai_compat:FAMILY", "any OpenAI-compatible HTTP API", requires=("openai",), extra="openai"
 )
-for _name in ("tidy-long", "tidy-wide", "globalopinionqa", "pro-share", "huggingface", "builtin"):
-    loaders.register(
-        f"survey/{_name}",
-        f"forkingpaths.instruments.survey.data.loaders:{_name.replace('-', '_')}_loader",
-        {
-            "tidy-long": "CSV/JSONL/Parquet with one row per item x group x option",
-            "tidy-wide": "CSV/JSONL/Parquet with one row per item x group; options and distribution as lists",
-            "globalopinionqa": "Anthropic GlobalOpinionQA rows: options and per-country selections as Python literals",
-            "pro-share": "per-group shares on the 'pro' side of binary items, joined to a wordings file",
-            "huggingface": "a Hugging Face dataset (hub id or save_to_disk folder) in one of the file layouts",
-            "builtin": "a survey shipped with forkingpaths ('values': 31 World Values Survey items)",
-        }[_name],
-    )
+
+def _instrument_loaders(instrument: str, module: str, descriptions: dict[str, str]) -> None:
+    """Register an instrument's loaders as ``<instrument>/<name>`` → ``<module>:<name>_loader``."""
+    for name, description in descriptions.items():
+        loaders.register(f"{instrument}/{name}", f"{module}:{name.replace('-', '_')}_loader", description)
+
+
+_instrument_loaders(
+    "survey",
+    "forkingpaths.instruments.survey.data.loaders",
+    {
+        "tidy-long": "CSV/JSONL/Parquet with one row per item x group x option",
+        "tidy-wide": "CSV/JSONL/Parquet with one row per item x group; options and distribution as lists",
+        "globalopinionqa": "Anthropic GlobalOpinionQA rows: options and per-country selections as Python literals",
+        "pro-share": "per-group shares on the 'pro' side of binary items, joined to a wordings file",
+        "huggingface": "a Hugging Face dataset (hub id or save_to_disk folder) in one of the file layouts",
+        "builtin": "a survey shipped with forkingpaths ('values': 31 World Values Survey items)",
+    },
+)
+_instrument_loaders(
+    "mcq",
+    "forkingpaths.instruments.mcq.loaders",
+    {
+        "tidy": "CSV/JSONL/Parquet, one row per item: id, question, options (or option columns), gold",
+        "mmlu": "Hugging Face MMLU layout: question, choices list, answer index (file or dataset)",
+        "arc": "Hugging Face ARC layout: id, question, choices {label, text}, answerKey (file or dataset)",
+        "exams": "EXAMS JSONL: question {stem, choices}, answerKey, info {subject, language}",
+        "truthfulqa": "TruthfulQA mc_task.json, the MC1 task",
+        "builtin": "data shipped with forkingpaths ('truthfulqa': 60 TruthfulQA MC1 items; 'exams-regional': 52 EXAMS items, 13 languages)",
+    },
+)
+_instrument_loaders(
+    "judge",
+    "forkingpaths.instruments.judge.data.loaders",
+    {
+        "tidy": "CSV/JSONL/Parquet with one row per pair: item_id, instruction, response_a, response_b, label (A/B/tie)",
+        "llmbar": "LLMBar dataset.json (input, output_1, output_2, label 1|2)",
+        "pandalm": "PandaLM testset-v1.json with three human labels per pair",
+        "hh-rlhf": "Anthropic HH-RLHF chosen/rejected transcripts (offensive content)",
+        "builtin": "pairs shipped with forkingpaths ('llmbar': 40 short LLMBar pairs)",
+    },
+)
 executors.register("asyncio", "forkingpaths.execution.executor:local_executor", "every request from this process (asyncio)")
 executors.register(
     "ray", "forkingpaths.execution.ray_executor:ray_executor", "requests from Ray actors", requires=("ray",), extra="ray"
 )
-for _name, _what in {
-    "tidy": "CSV/JSONL/Parquet with one row per pair: item_id, instruction, response_a, response_b, label (A/B/tie)",
-    "llmbar": "LLMBar dataset.json (input, output_1, output_2, label 1|2)",
-    "pandalm": "PandaLM testset-v1.json with three human labels per pair",
-    "hh-rlhf": "Anthropic HH-RLHF chosen/rejected transcripts (offensive content)",
-    "builtin": "pairs shipped with forkingpaths ('llmbar': 40 short LLMBar pairs)",
-}.items():
-    loaders.register(f"judge/{_name}", f"forkingpaths.instruments.judge.data.loaders:{_name.replace('-', '_')}_loader", _what)
 examples.register("values", "forkingpaths.instruments.survey.examples:values_demo", "World Values Survey items on the embedded model")
+examples.register("mcq", "forkingpaths.instruments.mcq.examples:mcq_demo", "TruthfulQA MC1 items on the embedded model")
 examples.register("judge", "forkingpaths.instruments.judge.examples:judge_demo", "the embedded model judges LLMBar pairs")
 
 

@@ -33,6 +33,9 @@ SURVEY_WORDS = re.compile(
 )
 
 
+MCQ_WORDS = re.compile(r"\b(mcq|multiple.choice|cloze|gold|circular\w*|choices_only|nota)\b", re.IGNORECASE)
+
+
 def _shared_files() -> list[Path]:
     files: list[Path] = []
     for name in SHARED:
@@ -49,6 +52,17 @@ def test_shared_modules_name_no_survey_concept() -> None:
         if SURVEY_WORDS.search(line)
     ]
     assert offenders == []
+
+
+def test_shared_modules_and_backends_name_no_mcq_concept() -> None:
+    files = _shared_files() + sorted((SRC / "models").glob("*.py"))
+    offenders = [
+        f"{path.relative_to(SRC)}:{number}: {line.strip()}"
+        for path in files
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if MCQ_WORDS.search(line)
+    ]
+    assert offenders == [] and MCQ_WORDS.search("the gold option") and MCQ_WORDS.search("elicitation: cloze")
 
 
 def test_the_grep_finds_what_it_looks_for() -> None:

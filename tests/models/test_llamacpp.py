@@ -192,3 +192,22 @@ async def test_unsupported_or_invalid_requests_are_permanent_errors(backend: Lla
 def test_missing_file_is_a_permanent_error(tmp_path: Path) -> None:
     with pytest.raises(PermanentBackendError, match="not found"):
         LlamaCppBackend(tmp_path / "absent.gguf")
+
+
+async def test_loglikelihood_equals_an_independent_full_batch_evaluation(backend: LlamaCppBackend, reference: Llama) -> None:
+    """Each continuation's summed log-probability, the prompt evaluated once, against one batch per continuation."""
+    continuations = ("Mercury", "Venus is the closest", "Mars")
+    request = Request("loglikelihood", (Message("user", QUESTION),), continuations=continuations)
+    response = await backend.complete(request)
+    raw = {}
+    for text in continuations:
+        tokens = reference.tokenize(text.encode(), add_bos=False, special=False)
+        _, steps = reference_logprobs(reference, smol_prompt(QUESTION), tokens)
+        raw[text] = sum(steps)
+        assert response.extra["label_logprobs"][text] == pytest.approx(raw[text], abs=1e-4)  # type: ignore[index]
+        assert response.extra["continuation_tokens"][text] == len(tokens)  # type: ignore[index]
+    mass = sum(np.exp(v) for v in raw.values())
+    assert response.valid_mass == pytest.approx(mass, rel=1e-3)
+    assert sum(response.label_probs.values()) == pytest.approx(1.0)  # type: ignore[union-attr]
+    assert request.canonical()["continuations"] == list(continuations)
+    assert "continuations" not in Request("choice_logprobs", request.messages, labels=("A",)).canonical()  # old keys unchanged

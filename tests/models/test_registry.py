@@ -100,7 +100,7 @@ def test_describe_backends(embedded_model_path: Path, monkeypatch: pytest.Monkey
     assert embedded["path"] == str(embedded_model_path)
     assert embedded["sha256"] == hashlib.sha256(embedded_model_path.read_bytes()).hexdigest()
     assert described["llamacpp"]["capabilities"] == {
-        "generate": True, "choice_logprobs": True, "embed": False, "exact_logprobs": True,
+        "generate": True, "choice_logprobs": True, "embed": False, "exact_logprobs": True, "loglikelihood": True,
     }
     assert described["openai"]["capabilities"]["exact_logprobs"] is False  # type: ignore[index]
     assert described["openai"]["api_key_set"] is True

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
-RequestMode = Literal["generate", "choice_logprobs", "embed"]
+RequestMode = Literal["generate", "choice_logprobs", "embed", "loglikelihood"]
 
 #: Rounding slack for probabilities, masses and log-probabilities (float32 logits, summed tokens).
 PROBABILITY_TOLERANCE = 1e-6
@@ -34,6 +34,8 @@ class Request:
 
     ``labels`` is required for ``choice_logprobs``: the option labels whose
     probability as the model's next answer is wanted (e.g. ``("A", "B", "C")``).
+    ``continuations`` is required for ``loglikelihood``: texts whose log-probability as
+    the model's answer (teacher-forced, summed over their tokens) is wanted.
     ``seed`` only matters when ``temperature > 0``.
     """
 
@@ -43,6 +45,7 @@ class Request:
     temperature: float = 0.0
     max_tokens: int = 16
     seed: int | None = None
+    continuations: tuple[str, ...] = ()
 
     @property
     def stochastic(self) -> bool:
@@ -50,8 +53,12 @@ class Request:
         return self.mode == "generate" and self.temperature > 0
 
     def canonical(self) -> dict[str, object]:
-        """A JSON-ready dict with a fixed key order: the identity of this call."""
-        return {
+        """A JSON-ready dict with a fixed key order: the identity of this call.
+
+        ``continuations`` appears only when given, so requests of the other modes keep the
+        canonical form (and the cache keys) they had before the field existed.
+        """
+        canonical: dict[str, object] = {
             "mode": self.mode,
             "messages": [{"role": m.role, "content": m.content} for m in self.messages],
             "labels": list(self.labels),
@@ -59,6 +66,9 @@ class Request:
             "max_tokens": int(self.max_tokens),
             "seed": self.seed,
         }
+        if self.continuations:
+            canonical["continuations"] = list(self.continuations)
+        return canonical
 
     def canonical_json(self) -> str:
         return json.dumps(self.canonical(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -95,6 +105,9 @@ class Response:
     probability renormalised over the labels (``None`` for a label the backend
     could not score, e.g. absent from an API's top-k), and ``valid_mass`` is the
     raw probability mass that fell on the labels before renormalising.
+    For ``loglikelihood`` the same two fields hold the continuations' renormalised
+    probabilities and raw mass, ``extra["label_logprobs"]`` each continuation's summed
+    log-probability and ``extra["continuation_tokens"]`` its token count.
     """
 
     text: str | None = None
@@ -204,6 +217,7 @@ class Capabilities:
     choice_logprobs: bool = False
     embed: bool = False
     exact_logprobs: bool = False  # full-vocabulary distribution rather than a top-k cut
+    loglikelihood: bool = False  # scores given continuations of a prompt (``loglikelihood`` requests)
 
 
 class TransientBackendError(Exception):

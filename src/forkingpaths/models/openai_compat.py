@@ -91,6 +91,11 @@ class OpenAICompatBackend:
                 response = await self._generate(request)
             elif request.mode == "choice_logprobs":
                 response = await self._choice_logprobs(request)
+            elif request.mode == "loglikelihood":
+                raise PermanentBackendError(
+                    f"{self.identity}: the openai backend cannot score continuations (loglikelihood; "
+                    "capabilities.loglikelihood is False); use generate or choice_logprobs"
+                )
             else:
                 response = await self._embed(request)
         except openai.APIError as exc:

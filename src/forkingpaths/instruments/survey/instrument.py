@@ -74,7 +74,7 @@ def _finite_estimate(record: dict[str, Any] | None) -> Estimate | None:
     if record is None:
         return None
     clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
-    return Estimate(**clean)
+    return Estimate.model_validate(clean)
 
 
 class SurveyInstrument:

@@ -1,0 +1,1 @@
+"""The MCQ instrument: multiple-choice benchmark scores as measurements (see docs/mcq.md)."""
