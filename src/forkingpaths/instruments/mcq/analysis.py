@@ -548,7 +548,7 @@ def _model_findings(model: str, entry: dict[str, Any], alpha: float) -> list[Fin
         mca1 = cat["car"][-1]
         out.append(_verdict(
             model, "option order",
-            f"{mca1:.3f} of {cat['n_items']} items are right under all {len(cat['variants'])} option orders against mean accuracy {cat['mean_accuracy']:.3f} (CORE {cat['core']:.3f})",
+            f"a share {mca1:.3f} of the {cat['n_items']} items is right under all {len(cat['variants'])} option orders, against a mean accuracy of {cat['mean_accuracy']:.3f} (CORE {cat['core']:.3f})",
             cat["mean_accuracy"] - mca1 <= ORDER_GAP_THRESHOLD, ("order-consistent", "order-sensitive"),
             f"order-sensitive when mean accuracy minus MCA(1) exceeds {ORDER_GAP_THRESHOLD} (a convention)",
         ))
