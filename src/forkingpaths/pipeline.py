@@ -276,7 +276,6 @@ def _run_stages(
                 jobs[call.key].trials += 1
             else:
                 jobs[call.key] = Job(call.key, call.model, call.request, state.trial.repeat)
-        _probe_pending(factories, list(jobs.values()), where, cache, options.refresh)
         outcomes, counters = asyncio.run(
             execute(
                 list(jobs.values()),
@@ -287,6 +286,7 @@ def _run_stages(
                 refresh=options.refresh,
                 fail_fast=options.fail_fast,
                 progress=progress,
+                before_send=lambda pending: _probe(factories, pending, where),
             )
         )
         _record_outcomes(calls, outcomes)
@@ -296,13 +296,6 @@ def _run_stages(
             if follow is not None:
                 _add_follow_up(state, follow, stage + 1, prepared.roles, factories)
     return states, counters
-
-
-def _probe_pending(
-    factories: Mapping[str, BackendFactory], jobs: list[Job], where: Mapping[str, str], cache: ResponseCache, refresh: bool
-) -> None:
-    cached = set() if refresh else set(cache.get_many(job.key for job in jobs))
-    _probe(factories, [job for job in jobs if job.key not in cached], where)
 
 
 def _record_outcomes(calls: list[tuple[_TrialState, _StageCall]], outcomes: Mapping[str, Outcome]) -> None:

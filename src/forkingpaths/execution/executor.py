@@ -272,6 +272,7 @@ async def execute(
     fail_fast: bool = False,
     progress: ProgressHook | None = None,
     handle_signals: bool = True,
+    before_send: Callable[[list[Job]], None] | None = None,
 ) -> tuple[dict[str, Outcome], Counters]:
     """The driver: answer every job once, from the cache where possible, and return outcomes by key.
 
@@ -282,7 +283,8 @@ async def execute(
     released. Raises :class:`Interrupted`
     on SIGINT/SIGTERM after in-flight requests end, and :class:`FailFast` on the
     first failed job when ``fail_fast`` is set; in both cases every completed
-    response is already in the cache. Pass ``counters`` to accumulate over stages.
+    response is already in the cache. Pass ``counters`` to accumulate over stages, and
+    ``before_send`` to check the jobs that missed the cache before anything is sent.
     """
     counters = counters or Counters()
     counters.total += len(jobs)
@@ -295,6 +297,8 @@ async def execute(
         counters.done += len(hits)
     # Neighbouring requests that share a prompt prefix let an in-process model reuse its KV cache.
     pending = sorted((job for job in jobs if job.key not in outcomes), key=_prompt_order)
+    if before_send and pending:
+        before_send(pending)  # e.g. probe the models that have work to do; may raise before any call
     if progress:
         progress(counters)
     stop = asyncio.Event()
