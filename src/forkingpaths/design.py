@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
-
 
 
 def _short_hash(payload: object) -> str:
@@ -73,14 +74,57 @@ def expand_conditions(
     return combos
 
 
-def expand_trials(
-    models: list[str], item_ids: list[str], conditions: list[Condition], repeats: int
-) -> list[Trial]:
-    """Models × items × conditions × repeats, in that nesting order."""
-    return [
-        Trial(model, item_id, condition, repeat)
-        for model in models
-        for item_id in item_ids
-        for condition in conditions
-        for repeat in range(repeats)
-    ]
+@dataclass(frozen=True)
+class TrialPlan(Sequence[Trial]):
+    """Models × items × conditions × repeats, in that nesting order, computed on demand.
+
+    A design of 10⁶ trials is four short lists here, not 10⁶ objects: a trial is built
+    from its position when it is read, so the pipeline can walk the plan in shards
+    without ever holding every trial (or every request) in memory.
+    """
+
+    models: tuple[str, ...]
+    item_ids: tuple[str, ...]
+    conditions: tuple[Condition, ...]
+    repeats: int
+
+    def __len__(self) -> int:
+        return len(self.models) * len(self.item_ids) * len(self.conditions) * self.repeats
+
+    @overload
+    def __getitem__(self, index: int) -> Trial: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Trial]: ...
+
+    def __getitem__(self, index: int | slice) -> Trial | list[Trial]:
+        if isinstance(index, slice):
+            return [self._at(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._at(index)
+
+    def __iter__(self) -> Iterator[Trial]:
+        for model in self.models:
+            for item_id in self.item_ids:
+                for condition in self.conditions:
+                    for repeat in range(self.repeats):
+                        yield Trial(model, item_id, condition, repeat)
+
+    def _at(self, index: int) -> Trial:
+        rest, repeat = divmod(index, self.repeats)
+        rest, condition = divmod(rest, len(self.conditions))
+        model, item = divmod(rest, len(self.item_ids))
+        return Trial(self.models[model], self.item_ids[item], self.conditions[condition], repeat)
+
+    def shards(self, size: int) -> Iterator[list[Trial]]:
+        """Consecutive slices of at most ``size`` trials, in plan order."""
+        for start in range(0, len(self), size):
+            yield self[start : start + size]
+
+
+def expand_trials(models: list[str], item_ids: list[str], conditions: list[Condition], repeats: int) -> TrialPlan:
+    """Models × items × conditions × repeats, in that nesting order (see :class:`TrialPlan`)."""
+    return TrialPlan(tuple(models), tuple(item_ids), tuple(conditions), repeats)

@@ -15,6 +15,8 @@ import asyncio
 import datetime as dt
 import importlib.metadata
 import platform
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -22,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from forkingpaths import __version__, registry
-from forkingpaths.design import Condition, Trial, expand_conditions, expand_trials
+from forkingpaths.design import Condition, Trial, TrialPlan, expand_conditions, expand_trials
 from forkingpaths.errors import RunDirectoryError, SpecError, UserError
 from forkingpaths.execution.executor import Counters, Executor, Job, Outcome, execute
 from forkingpaths.instruments.base import (
@@ -41,10 +44,14 @@ from forkingpaths.models.base import BackendFactory, BackendSettings, Capabiliti
 from forkingpaths.models.registry import backend_factory
 from forkingpaths.results import RUN_FILES, Counts, Manifest, Run, RunResults, file_sha256, load_run
 from forkingpaths.spec import Spec, load_spec, spec_to_yaml
-from forkingpaths.store import ResponseCache, write_arrow, write_json, write_parquet, write_text
+from forkingpaths.store import ResponseCache, write_json, write_parquet, write_text
 
 #: A trial may ask for at most this many follow-up stages (guards against an instrument that never stops).
 MAX_STAGES = 8
+
+#: Trials executed and tabulated together. A larger design is walked in shards of this size,
+#: so the driver holds one shard's requests and rows at a time, never the whole design's.
+SHARD_SIZE = 50_000
 
 STAGE_COLUMNS: dict[str, pa.DataType] = {
     "trial_id": pa.string(),
@@ -59,6 +66,7 @@ STAGE_COLUMNS: dict[str, pa.DataType] = {
     "error": pa.string(),
     "cached": pa.bool_(),
 }
+STAGE_SCHEMA = pa.schema(list(STAGE_COLUMNS.items()))
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,7 @@ class RunOptions:
     cache_dir: Path | None = None
     executor: str | None = None
     address: str | None = None
+    shard_size: int = SHARD_SIZE
 
 
 @dataclass
@@ -85,7 +94,7 @@ class Prepared:
     instrument: Instrument
     items: list[Any]
     conditions: list[Condition]
-    trials: list[Trial]
+    trials: TrialPlan
     factories: dict[str, BackendFactory]  # the evaluated models by reference
     roles: dict[str, list[BackendFactory]]
     run_dir: Path
@@ -230,9 +239,12 @@ def _shared_capabilities(factories: Sequence[BackendFactory]) -> Capabilities:
     return Capabilities(**{name: all(f[name] for f in flags) for name in flags[0]}) if flags else Capabilities()
 
 
-def _probe(factories: Mapping[str, BackendFactory], jobs: list[Job], where: Mapping[str, str]) -> None:
-    """Check each model that has work to do before the first call; a model that cannot work stops the run."""
+def _probe(factories: Mapping[str, BackendFactory], jobs: list[Job], where: Mapping[str, str], probed: set[str]) -> None:
+    """Check each model that has work to do before its first call; a model that cannot work stops the run."""
     for model in dict.fromkeys(job.model for job in jobs):
+        if model in probed:
+            continue
+        probed.add(model)
         try:
             factories[model].probe()
         except PermanentBackendError as error:
@@ -241,12 +253,15 @@ def _probe(factories: Mapping[str, BackendFactory], jobs: list[Job], where: Mapp
 
 def _run_stages(
     prepared: Prepared,
+    shard: Sequence[Trial],
     cache: ResponseCache,
     executor: Executor,
     options: RunOptions,
     progress: Callable[[Counters], None] | None,
-) -> tuple[list[_TrialState], Counters]:
-    """Stage 0 for every trial, then follow-ups until no trial asks for one; each stage cached on its own."""
+    counters: Counters,
+    probed: set[str],
+) -> list[_TrialState]:
+    """Stage 0 for every trial of the shard, then follow-ups until no trial asks for one; each stage cached on its own."""
     spec, instrument = prepared.spec, prepared.instrument
     items = {item.item_id: item for item in prepared.items}
     factories: dict[str, BackendFactory] = dict(prepared.factories)
@@ -257,14 +272,13 @@ def _run_stages(
             where.setdefault(factory.reference, f"roles.{role}[{j}]")
     role_caps = {role: _shared_capabilities(members) for role, members in prepared.roles.items()}
     states = []
-    for trial in prepared.trials:
+    for trial in shard:
         factory = factories[trial.model]
         context = TrialContext(items[trial.item_id], trial.condition, trial.repeat, trial.model, spec, factory.capabilities, role_caps)
         state = _TrialState(trial, context)
         request = instrument.render(context)
         state.calls.append(_StageCall(0, EVALUATED, trial.model, request, request_key(factory.name, factory.identity(), request, trial.repeat)))
         states.append(state)
-    counters = Counters()
     active = states
     for stage in range(MAX_STAGES + 1):
         calls = [(state, call) for state in active for call in state.calls if call.stage == stage]
@@ -276,7 +290,7 @@ def _run_stages(
                 jobs[call.key].trials += 1
             else:
                 jobs[call.key] = Job(call.key, call.model, call.request, state.trial.repeat)
-        outcomes, counters = asyncio.run(
+        outcomes, _ = asyncio.run(
             execute(
                 list(jobs.values()),
                 factories,
@@ -286,7 +300,7 @@ def _run_stages(
                 refresh=options.refresh,
                 fail_fast=options.fail_fast,
                 progress=progress,
-                before_send=lambda pending: _probe(factories, pending, where),
+                before_send=lambda pending: _probe(factories, pending, where, probed),
             )
         )
         _record_outcomes(calls, outcomes)
@@ -295,7 +309,7 @@ def _run_stages(
             follow = instrument.follow_up(state.context, state.done)
             if follow is not None:
                 _add_follow_up(state, follow, stage + 1, prepared.roles, factories)
-    return states, counters
+    return states
 
 
 def _record_outcomes(calls: list[tuple[_TrialState, _StageCall]], outcomes: Mapping[str, Outcome]) -> None:
@@ -326,7 +340,6 @@ def _tables(states: list[_TrialState], prepared: Prepared) -> tuple[pa.Table, pa
     """The trials table (core + factor + record columns) and the stages table (one row per stage call)."""
     instrument = prepared.instrument
     factor_names = list(prepared.spec.factors)
-    record_columns = declared_columns(instrument.record)
     trial_rows: list[dict[str, Any]] = []
     stage_rows: list[dict[str, Any]] = []
     for state in states:
@@ -372,22 +385,62 @@ def _tables(states: list[_TrialState], prepared: Prepared) -> tuple[pa.Table, pa
                     "cached": call.cached,
                 }
             )
-    trial_schema = pa.schema(
+    return pa.Table.from_pylist(trial_rows, schema=_trial_schema(prepared)), pa.Table.from_pylist(stage_rows, schema=STAGE_SCHEMA)
+
+
+def _trial_schema(prepared: Prepared) -> pa.Schema:
+    factor_names = list(prepared.spec.factors)
+    record_columns = declared_columns(prepared.instrument.record)
+    return pa.schema(
         [*((n, t) for n, t in CORE_COLUMNS.items() if n != "n_stages"), *((f, pa.string()) for f in factor_names), ("n_stages", pa.int64()), *record_columns.items()]
     )
-    return pa.Table.from_pylist(trial_rows, schema=trial_schema), pa.Table.from_pylist(stage_rows, schema=pa.schema(list(STAGE_COLUMNS.items())))
 
 
-def _write(prepared: Prepared, trials: pa.Table, stages: pa.Table, counters: Counters, started_at: dt.datetime, clock: float) -> Path:
+class _TableParts:
+    """The trials and stages tables, written shard by shard into a scratch folder beside the run.
+
+    Rows leave memory as soon as their shard is tabulated. The scratch folder sits in the
+    run directory's parent, so an interrupted run leaves a finished run directory
+    untouched; :meth:`move_into` renames the finished files into place.
+    """
+
+    def __init__(self, prepared: Prepared) -> None:
+        prepared.run_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(tempfile.mkdtemp(prefix=f".{prepared.run_dir.name}.parts-", dir=prepared.run_dir.parent))
+        self.trials = pq.ParquetWriter(self.folder / "trials.parquet", _trial_schema(prepared))
+        self.stages = pq.ParquetWriter(self.folder / "stages.parquet", STAGE_SCHEMA)
+        self.trial_rows = 0
+        self.stage_rows = 0
+
+    def write(self, trials: pa.Table, stages: pa.Table) -> None:
+        self.trials.write_table(trials)
+        self.stages.write_table(stages)
+        self.trial_rows += trials.num_rows
+        self.stage_rows += stages.num_rows
+
+    def move_into(self, run_dir: Path) -> None:
+        self.close()
+        for name in ("trials.parquet", "stages.parquet"):
+            (self.folder / name).replace(run_dir / name)
+
+    def close(self) -> None:
+        self.trials.close()
+        self.stages.close()
+
+    def discard(self) -> None:
+        self.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _write(prepared: Prepared, parts: _TableParts, counters: Counters, started_at: dt.datetime, clock: float) -> Path:
     """Write the run directory; the manifest goes last, naming the hash of every other file."""
     spec, instrument, run_dir = prepared.spec, prepared.instrument, prepared.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "manifest.json").unlink(missing_ok=True)  # from here until the end the folder reads as unfinished
     write_text(run_dir / "spec.yaml", spec_to_yaml(spec))
-    write_arrow(run_dir / "trials.parquet", trials)
-    write_arrow(run_dir / "stages.parquet", stages)
+    parts.move_into(run_dir)
     write_json(run_dir / "items.json", [instrument.item_record(item) for item in prepared.items])
-    frame = trials.to_pandas()
+    frame = pq.read_table(run_dir / "trials.parquet").to_pandas()
     analysis = instrument.analyse(frame, prepared.items, spec)
     for name, table in analysis.tables.items():
         write_parquet(run_dir / f"{name}.parquet", table)
@@ -410,8 +463,8 @@ def _write(prepared: Prepared, trials: pa.Table, stages: pa.Table, counters: Cou
             "repeats": spec.repeats,
         },
         counts=Counts(
-            trials=trials.num_rows,
-            stages=stages.num_rows,
+            trials=parts.trial_rows,
+            stages=parts.stage_rows,
             requests=counters.total,
             cache_hits=counters.cache_hits,
             model_calls=counters.model_calls,
@@ -454,9 +507,13 @@ def run(
     prepared = prepare(spec, base_dir, options.overwrite)
     executor = executor or make_executor(spec)
     cache = ResponseCache(options.cache_dir)
+    counters, probed = Counters(), set[str]()
+    parts = _TableParts(prepared)
     try:
-        states, counters = _run_stages(prepared, cache, executor, options, progress)
+        for shard in prepared.trials.shards(options.shard_size):
+            states = _run_stages(prepared, shard, cache, executor, options, progress, counters, probed)
+            parts.write(*_tables(states, prepared))
+        return load_run(_write(prepared, parts, counters, started_at, clock))
     finally:
         cache.close()
-    trials, stages = _tables(states, prepared)
-    return load_run(_write(prepared, trials, stages, counters, started_at, clock))
+        parts.discard()

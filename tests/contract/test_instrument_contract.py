@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -100,3 +101,16 @@ def test_failed_requests_become_error_rows_not_a_crash(name: str, tmp_path: Path
     record_columns = list(declared_columns(registry.instruments.get(name).record))
     assert failed[record_columns].isna().all().all()
     assert run.manifest.counts.failed_trials == len(failed)
+
+
+@pytest.mark.parametrize("name", INSTRUMENTS)
+def test_a_run_walked_in_small_shards_equals_one_walked_whole(name: str, tmp_path: Path) -> None:
+    """Sharding bounds the driver's memory; it must not change a single trial or result."""
+    spec = _small_spec(name, tmp_path)
+    whole = forkingpaths.run(spec, forkingpaths.RunOptions(cache_dir=tmp_path / "cache-a", out=str(tmp_path / "a")))
+    sharded = forkingpaths.run(spec, forkingpaths.RunOptions(cache_dir=tmp_path / "cache-b", out=str(tmp_path / "b"), shard_size=2))
+    assert whole.manifest.counts.trials == sharded.manifest.counts.trials > 2
+    columns = [c for c in whole.trials.columns if c not in ("latency_s", "cached")]
+    pd.testing.assert_frame_equal(whole.trials[columns], sharded.trials[columns])
+    assert whole.document()["analyses"] == sharded.document()["analyses"]
+    assert list(tmp_path.glob("b/.*parts-*")) == []  # the scratch folder of the shards is gone
