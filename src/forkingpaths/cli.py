@@ -323,7 +323,7 @@ def cache_clear(yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not as
 @app.command("meta")
 def meta_command(
     sources: Annotated[
-        Optional[list[Path]], typer.Argument(metavar="RUN_DIR|MATRIX...", help="MCQ run directories or models × items matrices (CSV/Parquet, wide or long).")
+        Optional[list[Path]], typer.Argument(metavar="RUN_DIR|MATRIX...", help="Run directories or models × items matrices (CSV/Parquet, wide or long).")
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Where results.json and report.html go.")] = Path("runs/meta"),
     example: Annotated[Optional[str], typer.Option("--example", metavar="NAME", help="A built-in set of matrices (zeroeval).")] = None,

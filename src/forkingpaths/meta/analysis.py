@@ -11,10 +11,10 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from forkingpaths.results import Estimate, Finding, RunResults
+from forkingpaths.store import to_jsonable
 from forkingpaths.stats.benchmark import agreement_by_size, bat_agreement, rank_agreement, saturation, signal_noise
 from forkingpaths.stats.irt import LOW_DISCRIMINATION, fit_2pl, item_table
 from forkingpaths.stats.subsets import SUBSET_METHODS, subset_curve
@@ -51,10 +51,7 @@ def _irt(name: str, matrix: pd.DataFrame, level: float) -> tuple[dict[str, Any],
     table = item_table(fit, y, level).assign(item_id=matrix.columns)
     fitted = table[table["fitted"]]
     flagged = fitted[fitted["low_discrimination"]].sort_values("slope")
-    items = [
-        {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
-        for row in fitted[["item_id", "slope", "slope_lower", "slope_upper", "difficulty", "p_correct", "outfit", "infit"]].to_dict("records")
-    ]
+    items = fitted[["item_id", "slope", "slope_lower", "slope_upper", "difficulty", "p_correct", "outfit", "infit"]].to_dict("records")
     entry = {
         "converged": fit.converged,
         "iterations": fit.iterations,
@@ -224,22 +221,9 @@ def analyse_benchmarks(matrices: dict[str, pd.DataFrame], level: float = 0.95, s
         table = pd.DataFrame(scores)
         analyses["agreement"], found = _agreement(table, level, seed)
         findings += found
-    return RunResults(instrument="meta", analyses=_plain(analyses), findings=findings)
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready: numpy scalars to Python, NaN and infinities to None."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if np.isfinite(value) else None
-    return value
+    plain = to_jsonable(analyses)
+    assert isinstance(plain, dict)
+    return RunResults(instrument="meta", analyses=plain, findings=findings)
 
 
 def methods_of(rows: Sequence[dict[str, Any]]) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +11,7 @@ from forkingpaths.meta.analysis import analyse_benchmarks
 from forkingpaths.meta.matrices import example_matrices, matrices_from_run, read_aliases, read_matrix
 from forkingpaths.meta.report import render_meta_report
 from forkingpaths.results import RunResults
-from forkingpaths.store import write_text
+from forkingpaths.store import to_jsonable, write_json, write_text
 
 __all__ = ["gather", "run_meta"]
 
@@ -39,7 +38,8 @@ def run_meta(matrices: dict[str, pd.DataFrame], out: Path, title: str, seed: int
     """Analyse and write ``out/results.json`` and ``out/report.html``."""
     results = analyse_benchmarks(matrices, level=level, seed=seed)
     out.mkdir(parents=True, exist_ok=True)
-    document = results.model_dump(mode="json")
-    write_text(out / "results.json", json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False))
+    document = to_jsonable(results.model_dump(mode="json"))
+    assert isinstance(document, dict)
+    write_json(out / "results.json", document)
     write_text(out / "report.html", render_meta_report(document, title))
     return results
