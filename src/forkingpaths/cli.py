@@ -318,3 +318,28 @@ def cache_clear(yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not as
         _fail(error, error.exit_code)
         return
     console.print(f"removed {removed} cached answers from {safe_text(cache.path)}", markup=False, highlight=False)
+
+
+@app.command("meta")
+def meta_command(
+    sources: Annotated[
+        Optional[list[Path]], typer.Argument(metavar="RUN_DIR|MATRIX...", help="Run directories or models × items matrices (CSV/Parquet, wide or long).")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", help="Where results.json and report.html go.")] = Path("runs/meta"),
+    example: Annotated[Optional[str], typer.Option("--example", metavar="NAME", help="A built-in set of matrices (zeroeval).")] = None,
+    aliases: Annotated[Optional[Path], typer.Option("--aliases", metavar="CSV", help="name,model table: which model each row name stands for.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every resampling and subset draw.")] = 0,
+) -> None:
+    """Benchmark meta-evaluation: IRT item map, flagged items, small subsets, signal and noise, agreement (docs/meta.md)."""
+    from forkingpaths.meta.command import gather, run_meta
+
+    try:
+        matrices = gather(list(sources or []), example, aliases)
+        results = run_meta(matrices, out, example or ", ".join(matrices), seed)
+    except UserError as error:
+        _fail(error, error.exit_code)
+        return
+    for finding in results.findings:
+        console.print(f"[{safe_text(finding.verdict, one_line=True)}] {safe_text(finding.subject, one_line=True)} · {safe_text(finding.claim, one_line=True)}", markup=False, highlight=False)
+    console.print(f"results: {safe_text(out / 'results.json')}", markup=False, highlight=False)
+    console.print(f"report: {safe_text(out / 'report.html')}", markup=False, highlight=False)

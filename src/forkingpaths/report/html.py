@@ -94,17 +94,23 @@ def environment(package: str = "forkingpaths.report") -> Environment:
     return env
 
 
-def render_report(source: RunSource) -> str:
-    """The page's HTML for one run directory (no model, no new statistics)."""
-    results = source.results
-    parts = presentation_of(source.instrument)
-    sections = parts.sections(source)
+def page_assets() -> tuple[Markup, Markup, str]:
+    """The page's inline CSS, its script and the Content-Security-Policy that allows only those two."""
     style, script = _asset("report.css"), _asset("report.js")
     csp = (
         "default-src 'none'; "
         f"style-src {_csp_hash(style)}; script-src {_csp_hash(script)}; "
         "img-src 'none'; base-uri 'none'; form-action 'none'"
     )
+    return Markup(style), Markup(script), csp
+
+
+def render_report(source: RunSource) -> str:
+    """The page's HTML for one run directory (no model, no new statistics)."""
+    results = source.results
+    parts = presentation_of(source.instrument)
+    sections = parts.sections(source)
+    style, script, csp = page_assets()
     roles = results.get("manifest", "roles", default={}) or {}
     evaluated = set(results.get("manifest", "models", default={}) or {}) - {m for ms in roles.values() for m in ms}
 
@@ -127,8 +133,8 @@ def render_report(source: RunSource) -> str:
         drill=drilldown(source, parts),
         card=validity_card(source, parts),
         version=__version__,
-        style=Markup(style),
-        script=Markup(script),
+        style=style,
+        script=script,
         csp=csp,
         results_json=embed_json(results.document),
     )

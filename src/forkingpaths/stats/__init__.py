@@ -13,6 +13,7 @@ from forkingpaths.stats.agreement import (
     krippendorff_alpha,
     percent_agreement,
 )
+from forkingpaths.stats.benchmark import agreement_by_size, bat_agreement, rank_agreement, saturation, signal_noise
 from forkingpaths.stats.consistency import cat_metrics, multi_prompt
 from forkingpaths.stats.distributions import (
     js_distance,
@@ -21,6 +22,7 @@ from forkingpaths.stats.distributions import (
     total_variation,
     wasserstein_ordered,
 )
+from forkingpaths.stats.irt import IRTFit, eap_abilities, fit_2pl, item_information, item_table
 from forkingpaths.stats.multiverse import (
     claim_shares,
     kendall_w,
@@ -38,6 +40,7 @@ from forkingpaths.stats.paired import (
     tost,
 )
 from forkingpaths.stats.power import min_detectable_effect, required_items
+from forkingpaths.stats.subsets import estimate_scores, select_items, subset_curve
 from forkingpaths.stats.uncertainty import (
     FEW_CLUSTERS,
     ClusteredMeans,
@@ -62,9 +65,12 @@ from forkingpaths.stats.uncertainty import (
 from forkingpaths.stats.variance import variance_components
 
 __all__ = [
-    "FEW_CLUSTERS",
     "ClusteredMeans",
+    "FEW_CLUSTERS",
+    "IRTFit",
     "Interval",
+    "agreement_by_size",
+    "bat_agreement",
     "benjamini_hochberg",
     "bootstrap_agreement_ci",
     "bootstrap_ci",
@@ -78,10 +84,15 @@ __all__ = [
     "cluster_t_ci",
     "clustered_means",
     "clustered_se",
-    "contrasts",
     "cohen_kappa",
+    "contrasts",
+    "eap_abilities",
+    "estimate_scores",
+    "fit_2pl",
     "fleiss_kappa",
     "holm",
+    "item_information",
+    "item_table",
     "js_distance",
     "kendall_w",
     "krippendorff_alpha",
@@ -94,13 +105,18 @@ __all__ = [
     "pairwise_kendall_tau",
     "percent_agreement",
     "percentile_bounds",
+    "rank_agreement",
     "rank_first_probability",
     "required_items",
+    "saturation",
+    "select_items",
     "sign_flip_test",
+    "signal_noise",
     "similarity_js",
     "similarity_wasserstein",
     "simultaneous_band",
     "specification_curve",
+    "subset_curve",
     "t_intervals",
     "tost",
     "total_variation",
