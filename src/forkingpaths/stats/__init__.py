@@ -37,7 +37,9 @@ from forkingpaths.stats.paired import (
     sign_flip_test,
     tost,
 )
+from forkingpaths.stats.prediction import ppi_mean
 from forkingpaths.stats.power import min_detectable_effect, required_items
+from forkingpaths.stats.regression import logistic_slope
 from forkingpaths.stats.uncertainty import (
     FEW_CLUSTERS,
     ClusteredMeans,
@@ -84,6 +86,7 @@ __all__ = [
     "holm",
     "js_distance",
     "kendall_w",
+    "logistic_slope",
     "krippendorff_alpha",
     "mcnemar_exact",
     "mean_ci",
@@ -94,6 +97,7 @@ __all__ = [
     "pairwise_kendall_tau",
     "percent_agreement",
     "percentile_bounds",
+    "ppi_mean",
     "rank_first_probability",
     "required_items",
     "sign_flip_test",
