@@ -346,7 +346,7 @@ def analyse(trials: pd.DataFrame, items: list[PairItem], spec: Spec, ppi_labels:
                     "rule": "see docs/judge.md: the word after the last 'verdict:', else the first word; filler words skipped"},
         "accuracy": acc,
         "accuracy_overall": overall,
-        "agreement": agreement(frame, items, spec),
+        "agreement": agreement(frame, [] if "evaluated" in frame else items, spec),
         "position": position(frame, level),
         "artifacts": artifacts(frame, level),
         "length": length_preference(frame, level),

@@ -3,7 +3,9 @@
 The verdict frame has one row per judge verdict: the trials table itself when the judges
 are the evaluated models (``model`` is the judge), or, in the generated-responses mode,
 each trial's per-judge lists spread into one row per judge (``model`` becomes the judge,
-``evaluated`` the model that wrote the response). Every analysis reads only this frame.
+``evaluated`` the model that wrote the response, and ``item_id`` becomes
+``<evaluated>/<item_id>``: each written response is a pair of its own). Every analysis
+reads only this frame.
 """
 
 from __future__ import annotations
@@ -95,4 +97,5 @@ def verdict_frame(trials: pd.DataFrame) -> pd.DataFrame:
     frame["parsed"] = frame["parsed"].astype(bool)
     frame["verdict"] = frame["verdict"].where(frame["parsed"], None)
     frame["correct"] = None
+    frame["item_id"] = frame["evaluated"].astype(str) + "/" + frame["item_id"].astype(str)  # one pair per written response
     return frame

@@ -13,6 +13,8 @@ Which items are labelled: those with a gold label, the rest unlabelled. When eve
 has one, ``instrument.params.ppi_labels: n`` keeps the labels of a seeded random n items
 only (a labelling budget) and reports the all-label mean beside it as the reference the
 corrected estimate should reach; without it, PPI is not computed (nothing is unlabelled).
+In the generated-responses mode the win rate is per evaluated model: how often each judge
+prefers the model's response to the reference (no labels, so no correction).
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def win_rates(frame: pd.DataFrame, spec: Spec, labels: int | None) -> list[dict[
     level = spec.analysis.level
     rows = []
     base = frame[frame["artifact"] == "none"]
-    for key, part in cells(base, ["model", "judge_template", "verdict_format"]):
+    keys = ["evaluated"] * ("evaluated" in frame) + ["model", "judge_template", "verdict_format"]
+    for key, part in cells(base, keys):
         f = _item_scores(part)
         if f.size < 2:
             continue
