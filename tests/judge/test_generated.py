@@ -86,3 +86,18 @@ def test_a_gold_sided_artifact_is_refused_in_generated_mode_before_any_call(tmp_
     with pytest.raises(SpecError, match=r"factors\.artifact\[1\]: 'apology-worse' needs a gold label; in mode generated use apology-a"):
         forkingpaths.run(spec, forkingpaths.RunOptions(cache_dir=tmp_path / "cache"))
     assert not (tmp_path / "cache" / "cache.sqlite").exists()
+
+
+def test_the_report_shows_the_new_sections_with_every_number_traced(run: forkingpaths.Run) -> None:
+    import re
+
+    from forkingpaths.report.html import write_report
+    from forkingpaths.report.source import resolve
+
+    page = write_report(run.directory).read_text(encoding="utf-8")
+    for anchor in ("judge-length", "judge-raters", "judge-win-rate", "judge-variance"):
+        assert f'id="{anchor}"' in page
+    document = run.document()
+    traced = re.findall(r'<span class="num" data-path="([^"]*)" title="[^"]*">([^<]*)</span>', page)
+    assert any("/win_rate/" in path for path, _ in traced)
+    assert all(resolve(document, path) is not None for path, shown in traced if shown != "n/a")
