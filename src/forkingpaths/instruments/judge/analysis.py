@@ -1,4 +1,8 @@
-"""The judge audit's analyses: accuracy, agreement with humans, position bias and artifact shifts.
+"""The judge audit's analyses: accuracy, agreement with humans, position bias and artifact shifts, and the orchestration.
+
+Further analyses live in their own modules, each with its formulas and sources: length
+preference (:mod:`.length`), self-consistency and juries (:mod:`.raters`), the naive and
+prediction-powered win rate (:mod:`.winrate`) and variance shares (:mod:`.variance`).
 
 Every interval names its method; every verdict word comes from a rule printed beside it
 (:data:`RULES`). The thresholds are conventions, not facts about judges: the test level

@@ -2,13 +2,14 @@
 
 Design: the judge under audit is the **evaluated model** (``models:``): the items give both
 responses, so a trial is one request, the judge's verdict, and the trials table has one
-row per judge (a jury is several models; analyses aggregate them). No role is needed;
-``roles`` stays empty (see docs/judge.md for why, and for the run-generated-responses mode
-that would use the ``judge`` role).
+row per judge (a jury is several models; analyses aggregate them). No role is needed.
+``params.mode: generated`` makes :class:`~.generated.GeneratedJudgeInstrument` instead: the
+evaluated model writes the response, the ``judge`` role grades it (docs/judge.md).
 
 Factors (each optional; the default level is shown first):
 ``position`` original | swapped; ``artifact`` none | <artifact>-worse | <artifact>-better;
 ``judge_template`` verdict | rubric | a user template; ``verdict_format`` probs | generate.
+Artifact levels may also name the response: ``<artifact>-a`` / ``<artifact>-b``.
 """
 
 from __future__ import annotations
@@ -199,7 +200,7 @@ class JudgeInstrument(SingleStage):
                 "chose_perturbed": None if verdict is None or target is None else verdict == target,
                 "p_perturbed": probs.get(target) if target else None}
 
-    def parse(self, trial: TrialContext, done: Sequence[StageResult]) -> JudgeRecord:
+    def parse(self, trial: TrialContext, done: Sequence[StageResult]) -> object:  # a JudgeRecord; the generated mode narrows it
         item: PairItem = trial.item
         fields = self.verdict_fields(item, trial, done[0].response)
         correct = None if fields["verdict"] is None or item.label is None else fields["verdict"] == item.label
