@@ -5,7 +5,9 @@ after "quality" in its text, adds ``FIRST_BONUS`` to the response shown first an
 ``APOLOGY_BONUS`` to a response that opens with the apology artifact, and ignores
 everything else (so the disclaimer and planted-instruction artifacts have no effect).
 It answers ``choice_logprobs`` with a softmax over the two scores (tie gets ~0) and
-``generate`` with the winning label.
+``generate`` with the winning label. Asked anything that is not a judging prompt (stage 0
+of the generated-responses mode) it writes ``WRITTEN``. ``planted:fair`` is the same judge
+without the position bonus.
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ _SHOWN = re.compile(r"Response A:\n(.*?)\n\nResponse B:\n(.*?)\n\n", re.DOTALL)
 _QUALITY = re.compile(r"quality (\d+)")
 
 
-def score(text: str, first: bool) -> float:
+WRITTEN = "An answer of quality 13."
+
+
+def score(text: str, first: bool, first_bonus: float = FIRST_BONUS) -> float:
     value = float(_QUALITY.search(text).group(1))  # type: ignore[union-attr]
     if text.startswith(BUILTIN["apology"].prefix):
         value += APOLOGY_BONUS
-    return value + (FIRST_BONUS if first else 0.0)
+    return value + (first_bonus if first else 0.0)
 
 
 class PlantedBackend:
@@ -36,9 +41,15 @@ class PlantedBackend:
     max_concurrency = 4
     identity = "planted|v1"
 
+    def __init__(self, first_bonus: float = FIRST_BONUS) -> None:
+        self.first_bonus = first_bonus
+
     async def complete(self, request: Request) -> Response:
-        first, second = _SHOWN.search(request.messages[-1].content).groups()  # type: ignore[union-attr]
-        a, b = score(first, True), score(second, False)
+        shown = _SHOWN.search(request.messages[-1].content)
+        if shown is None:
+            return Response(text=WRITTEN, prompt_tokens=3, completion_tokens=5)
+        first, second = shown.groups()
+        a, b = score(first, True, self.first_bonus), score(second, False, self.first_bonus)
         if request.mode == "choice_logprobs":
             ea, eb = math.exp(a - max(a, b)), math.exp(b - max(a, b))
             tie = 1e-9
@@ -61,13 +72,13 @@ class PlantedFactory:
     max_concurrency: int = 4
 
     def identity(self) -> str:
-        return PlantedBackend.identity
+        return PlantedBackend.identity + ("|fair" if self.reference.endswith(":fair") else "")
 
     def probe(self) -> None:
         return None
 
     def build(self) -> PlantedBackend:
-        return PlantedBackend()
+        return PlantedBackend(0.0 if self.reference.endswith(":fair") else FIRST_BONUS)
 
 
 class PlantedFamily:

@@ -100,7 +100,8 @@ def test_every_perturbation_changes_only_the_response_it_targets(level: str) -> 
     judge = JudgeInstrument({})
     artifact = perturb.BUILTIN[level.rpartition("-")[0]]
     for item in ITEMS:
-        target = item.label if level.endswith("better") else {"A": "B", "B": "A"}[item.label]
+        side = level.rpartition("-")[2]
+        target = side.upper() if side in ("a", "b") else item.label if side == "better" else {"A": "B", "B": "A"}[item.label]
         for position in ("original", "swapped"):
             plain = _SECTIONS.match(judge.prompt(_context(item, position=position, artifact="none"))).groups()
             changed = _SECTIONS.match(judge.prompt(_context(item, position=position, artifact=level))).groups()

@@ -39,8 +39,10 @@ from forkingpaths.stats.paired import (
     sign_flip_test,
     tost,
 )
+from forkingpaths.stats.prediction import ppi_mean
 from forkingpaths.stats.power import min_detectable_effect, required_items
 from forkingpaths.stats.subsets import estimate_scores, select_items, subset_curve
+from forkingpaths.stats.regression import logistic_slope
 from forkingpaths.stats.uncertainty import (
     FEW_CLUSTERS,
     ClusteredMeans,
@@ -95,6 +97,7 @@ __all__ = [
     "item_table",
     "js_distance",
     "kendall_w",
+    "logistic_slope",
     "krippendorff_alpha",
     "mcnemar_exact",
     "mean_ci",
@@ -106,6 +109,7 @@ __all__ = [
     "percent_agreement",
     "percentile_bounds",
     "rank_agreement",
+    "ppi_mean",
     "rank_first_probability",
     "required_items",
     "saturation",

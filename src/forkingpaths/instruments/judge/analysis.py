@@ -1,4 +1,8 @@
-"""The judge audit's analyses: accuracy, agreement with humans, position bias and artifact shifts.
+"""The judge audit's analyses: accuracy, agreement with humans, position bias and artifact shifts, and the orchestration.
+
+Further analyses live in their own modules, each with its formulas and sources: length
+preference (:mod:`.length`), self-consistency and juries (:mod:`.raters`), the naive and
+prediction-powered win rate (:mod:`.winrate`) and variance shares (:mod:`.variance`).
 
 Every interval names its method; every verdict word comes from a rule printed beside it
 (:data:`RULES`). The thresholds are conventions, not facts about judges: the test level
@@ -42,88 +46,43 @@ from scipy import stats as sps
 
 from forkingpaths import stats
 from forkingpaths.instruments.base import Analysis
+from forkingpaths.instruments.judge.common import CODES, cells, clean, interval, mean_difference, proportion, verdict_frame
+from forkingpaths.instruments.judge import raters
 from forkingpaths.instruments.judge.items import PairItem
+from forkingpaths.instruments.judge.length import RULE as LENGTH_RULE
+from forkingpaths.instruments.judge.length import length_preference
+from forkingpaths.instruments.judge.variance import correctness_shares
+from forkingpaths.instruments.judge.winrate import RULE as WIN_RULE
+from forkingpaths.instruments.judge.winrate import win_rates
 from forkingpaths.results import Estimate, Finding
 from forkingpaths.spec import Spec
 
 ALPHA = 0.05
 MARGIN = 0.10
 CONDITION = ("judge_template", "verdict_format", "position", "artifact")
-DEFAULTS = {"position": "original", "artifact": "none", "judge_template": "verdict", "verdict_format": "probs"}
-_CODES = {"A": 0.0, "B": 1.0, "tie": 2.0}
 RULES = {
     "accuracy": "'better than a coin' when the interval's lower bound is above 0.5 (always naming one side scores about 0.5 on balanced labels); otherwise 'not shown better than a coin'",
     "position": f"'prefers the first position' / 'prefers the second position' when the exact binomial p-value of the order disagreements is below {ALPHA} (convention); otherwise 'no detected position preference'",
     "artifact": f"'moves verdicts toward it' / 'away from it' when the Holm-adjusted McNemar p-value is below {ALPHA} and the shift is at least {MARGIN} in that direction (both conventions); otherwise 'no shift beyond the margin'",
     "agreement": "'below the human ceiling' when the judge–human κ interval lies below the human–human κ; 'within the human range' otherwise",
+    "length": LENGTH_RULE,
+    "self_consistency": "'stable across repeats' when the lower bound of the share of items with a unanimous verdict is at least 0.9 (convention); otherwise 'verdicts vary across repeats'",
+    "jury": "'the majority beats every juror' when the paired accuracy difference's interval lies above 0 against every juror; 'a juror beats the majority' when it lies below 0 against some juror; otherwise 'the majority is not shown better than its best juror'",
+    "win_rate": WIN_RULE,
     "parsing": "'all parsed' when no generated verdict was unparsable; otherwise 'some unparsable' (they are excluded from every rate, not scored as wrong)",
 }
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float | np.floating):
-        return None if not np.isfinite(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
-
-
-def _interval(estimate: Any, lower: Any, upper: Any, method: str, level: float) -> dict[str, Any]:
-    return {"estimate": _clean(estimate), "lower": _clean(lower), "upper": _clean(upper), "method": method, "level": level}
-
-
-def proportion(values: Any, clusters: Any, level: float) -> dict[str, Any]:
-    """Share of True with Wilson's interval (one value per item) or cluster-t by item (several per item)."""
-    x = np.asarray(values, dtype=bool)
-    c = np.asarray(clusters)
-    if x.size == 0:
-        return _interval(None, None, None, "none (no values)", level)
-    if len(set(c.tolist())) == x.size:
-        w = stats.wilson_interval(int(x.sum()), int(x.size), level)
-        return _interval(w.estimate, w.lower, w.upper, w.method, level)
-    if len(set(c.tolist())) < 2:
-        return _interval(float(x.mean()), None, None, "none (one item)", level)
-    row = stats.cluster_t_ci(x.astype(float), c, level=level).iloc[0]
-    return _interval(row["estimate"], max(0.0, row["lower"]), min(1.0, row["upper"]), str(row["method"]), level)
-
-
-def _mean_difference(a: Any, b: Any, clusters: Any, level: float) -> dict[str, Any]:
-    x, y, c = np.asarray(a, float), np.asarray(b, float), np.asarray(clusters)
-    if x.size < 2:
-        return _interval(float(np.mean(x - y)) if x.size else None, None, None, "none (fewer than two pairs)", level)
-    many = len(set(c.tolist())) < x.size
-    if many and len(set(c.tolist())) < 2:
-        return _interval(float(np.mean(x - y)), None, None, "none (one item)", level)
-    d = stats.paired_difference(x, y, c if many else None, level)
-    return _interval(d.estimate, d.lower, d.upper, d.method, level)
-
-
-def _frame(trials: pd.DataFrame) -> pd.DataFrame:
-    frame = trials.copy()
-    for factor, default in DEFAULTS.items():
-        if factor not in frame:
-            frame[factor] = default
-    return frame[frame["error"].isna()]
-
-
-def _cells(frame: pd.DataFrame, keys: list[str]) -> list[tuple[dict[str, Any], pd.DataFrame]]:
-    if frame.empty:
-        return []
-    return [(dict(zip(keys, key if isinstance(key, tuple) else (key,))), part) for key, part in frame.groupby(keys, sort=True)]
 
 
 def accuracy(frame: pd.DataFrame, level: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Per judge × condition, and per judge over every unperturbed trial (item-clustered)."""
     labelled = frame[frame["gold"].notna()]
     rows = []
-    for key, part in _cells(labelled, ["model", *CONDITION]):
+    for key, part in cells(labelled, ["model", *CONDITION]):
         scored = part[part["parsed"].astype(bool)]
         rows.append({**key, "n": len(part), "unparsable": int((~part["parsed"].astype(bool)).sum()),
                      **proportion(scored["correct"].astype(bool), scored["item_id"], level)})
     overall = []
-    for key, part in _cells(labelled[labelled["artifact"] == "none"], ["model"]):
+    for key, part in cells(labelled[labelled["artifact"] == "none"], ["model"]):
         scored = part[part["parsed"].astype(bool)]
         overall.append({**key, "n": len(part), "n_items": int(part["item_id"].nunique()),
                         **proportion(scored["correct"].astype(bool), scored["item_id"], level)})
@@ -132,13 +91,13 @@ def accuracy(frame: pd.DataFrame, level: float) -> tuple[list[dict[str, Any]], l
 
 def _kappa(a: np.ndarray, b: np.ndarray, spec: Spec) -> dict[str, Any]:
     if a.size < 2:
-        return _interval(None, None, None, "none (fewer than two items)", spec.analysis.level)
+        return interval(None, None, None, "none (fewer than two items)", spec.analysis.level)
     try:
         out = stats.bootstrap_agreement_ci(np.vstack([a, b]), lambda r: stats.cohen_kappa(r[0], r[1]),
                                            spec.analysis.n_resamples, spec.analysis.level, spec.seed)
     except ValueError:
-        return _interval(None, None, None, "undefined (a single label)", spec.analysis.level)
-    return _interval(out["estimate"], out["lower"], out["upper"], str(out["method"]), spec.analysis.level)
+        return interval(None, None, None, "undefined (a single label)", spec.analysis.level)
+    return interval(out["estimate"], out["lower"], out["upper"], str(out["method"]), spec.analysis.level)
 
 
 def agreement(frame: pd.DataFrame, items: list[PairItem], spec: Spec) -> dict[str, Any]:
@@ -148,20 +107,20 @@ def agreement(frame: pd.DataFrame, items: list[PairItem], spec: Spec) -> dict[st
     raters = max((len(item.human_labels) for item in items), default=0)
     judges = []
     base = frame[(frame["artifact"] == "none") & frame["parsed"].astype(bool) & (frame["repeat"] == 0)]
-    for key, part in _cells(base, ["model", "judge_template", "verdict_format", "position"]):
+    for key, part in cells(base, ["model", "judge_template", "verdict_format", "position"]):
         gold = part[part["gold"].notna()]
         row: dict[str, Any] = {**key, "n": len(gold),
-                               "kappa_gold": _kappa(gold["verdict"].map(_CODES).to_numpy(), gold["gold"].map(_CODES).to_numpy(), spec)}
+                               "kappa_gold": _kappa(gold["verdict"].map(CODES).to_numpy(), gold["gold"].map(CODES).to_numpy(), spec)}
         if raters >= 2:
             kappas = []
             for j in range(raters):
-                pairs = [(_CODES[v], _CODES[by_id[i].human_labels[j]]) for i, v in zip(part["item_id"], part["verdict"])
+                pairs = [(CODES[v], CODES[by_id[i].human_labels[j]]) for i, v in zip(part["item_id"], part["verdict"])
                          if len(by_id[i].human_labels) > j]
                 try:
                     kappas.append(stats.cohen_kappa(*np.array(pairs).T)) if len(pairs) > 1 else None
                 except ValueError:
                     continue
-            row["kappa_humans_mean"] = _clean(float(np.mean(kappas))) if kappas else None
+            row["kappa_humans_mean"] = clean(float(np.mean(kappas))) if kappas else None
         judges.append(row)
     result: dict[str, Any] = {"judges": judges, "human_raters": raters}
     if raters >= 2:
@@ -169,7 +128,7 @@ def agreement(frame: pd.DataFrame, items: list[PairItem], spec: Spec) -> dict[st
         matrix = np.full((raters, len(rated)), np.nan)
         for u, item in enumerate(rated):
             for j, label in enumerate(item.human_labels):
-                matrix[j, u] = _CODES[label]
+                matrix[j, u] = CODES[label]
         pairwise = []
         for i in range(raters):
             for j in range(i + 1, raters):
@@ -180,11 +139,11 @@ def agreement(frame: pd.DataFrame, items: list[PairItem], spec: Spec) -> dict[st
                     continue
         try:
             alpha = stats.bootstrap_agreement_ci(matrix, stats.krippendorff_alpha, spec.analysis.n_resamples, level, spec.seed)
-            alpha_row = _interval(alpha["estimate"], alpha["lower"], alpha["upper"], str(alpha["method"]), level)
+            alpha_row = interval(alpha["estimate"], alpha["lower"], alpha["upper"], str(alpha["method"]), level)
         except ValueError:
-            alpha_row = _interval(None, None, None, "undefined", level)
+            alpha_row = interval(None, None, None, "undefined", level)
         result["humans"] = {"n_items": len(rated), "krippendorff_alpha": alpha_row,
-                            "kappa_mean_pairwise": _clean(float(np.mean(pairwise))) if pairwise else None}
+                            "kappa_mean_pairwise": clean(float(np.mean(pairwise))) if pairwise else None}
     return result
 
 
@@ -192,7 +151,7 @@ def position(frame: pd.DataFrame, level: float) -> list[dict[str, Any]]:
     """Consistency across orders and first-position preference per judge × template × format (no artifact)."""
     rows = []
     base = frame[frame["artifact"] == "none"]
-    for key, part in _cells(base, ["model", "judge_template", "verdict_format"]):
+    for key, part in cells(base, ["model", "judge_template", "verdict_format"]):
         if set(part["position"]) != {"original", "swapped"}:
             continue
         orders = part.set_index(["item_id", "repeat", "position"])
@@ -219,7 +178,7 @@ def position(frame: pd.DataFrame, level: float) -> list[dict[str, Any]]:
             "consistency": proportion(same, items, level),
             "first_preference": proportion(non_tie["shown_verdict"] == "A", non_tie["item_id"], level),
             "first_both": first_both, "second_both": second_both,
-            "binomial": {"pvalue": _clean(p_value), "method": "exact binomial (two-sided, H0 p = 0.5)"},
+            "binomial": {"pvalue": clean(p_value), "method": "exact binomial (two-sided, H0 p = 0.5)"},
             "accuracy_when_consistent": proportion((agreed["original"] == gold.loc[agreed.index]).to_numpy(),
                                                    agreed.index.get_level_values("item_id"), level),
             "verdict": verdict,
@@ -232,7 +191,7 @@ def artifacts(frame: pd.DataFrame, level: float) -> list[dict[str, Any]]:
     keys = ["model", "judge_template", "verdict_format", "position"]
     base = frame[frame["artifact"] == "none"].set_index([*keys, "item_id", "repeat"])
     rows = []
-    for key, part in _cells(frame[(frame["artifact"] != "none") & frame["perturbed"].notna()], [*keys, "artifact"]):
+    for key, part in cells(frame[(frame["artifact"] != "none") & frame["perturbed"].notna()], [*keys, "artifact"]):
         index = pd.MultiIndex.from_frame(part[[*keys, "item_id", "repeat"]])
         found = index.isin(base.index)
         pert = part[found]
@@ -248,13 +207,13 @@ def artifacts(frame: pd.DataFrame, level: float) -> list[dict[str, Any]]:
         mcnemar = stats.mcnemar_exact(before, after)
         row = {**key, "side": str(pert["perturbed_side"].iloc[0]), "n_pairs": int(len(pert)),
                "baseline_rate": float(before.mean()), "perturbed_rate": float(after.mean()),
-               "shift": _mean_difference(after, before, clusters, level),
-               "mcnemar": {k: _clean(v) for k, v in mcnemar.items()} | {"method": "exact McNemar"}}
+               "shift": mean_difference(after, before, clusters, level),
+               "mcnemar": {k: clean(v) for k, v in mcnemar.items()} | {"method": "exact McNemar"}}
         p_after = pert["p_perturbed"].to_numpy(dtype=float)
         p_before = np.array([r[t.lower()] if t in ("A", "B") else np.nan for r, t in
                              zip(ref[["p_a", "p_b"]].rename(columns={"p_a": "a", "p_b": "b"}).to_dict("records"), target)], dtype=float)
         has_p = ~np.isnan(p_after) & ~np.isnan(p_before)
-        row["p_shift"] = _mean_difference(p_after[has_p], p_before[has_p], clusters[has_p], level) if has_p.sum() else None
+        row["p_shift"] = mean_difference(p_after[has_p], p_before[has_p], clusters[has_p], level) if has_p.sum() else None
         rows.append(row)
     for judge in {r["model"] for r in rows}:
         mine = [r for r in rows if r["model"] == judge]
@@ -325,6 +284,7 @@ def findings(result: dict[str, Any]) -> list[Finding]:
                                claim=f"κ with the majority label {k['estimate']:.2f} beside human–human κ {ceiling:.2f} ({row['position']}, {row['judge_template']}, {row['verdict_format']})",
                                verdict="below the human ceiling" if below else "within the human range", rule=RULES["agreement"],
                                tone="caution" if below else "good", estimate=_estimate(k)))
+    out += further_findings(result)
     parsing = result["parsing"]
     if parsing["generated"]:
         some = parsing["unparsable"] > 0
@@ -334,9 +294,51 @@ def findings(result: dict[str, Any]) -> list[Finding]:
     return out
 
 
-def analyse(trials: pd.DataFrame, items: list[PairItem], spec: Spec) -> Analysis:
+def further_findings(result: dict[str, Any]) -> list[Finding]:
+    """Findings of the length, self-consistency, jury, win-rate and variance analyses."""
+    out = []
+    for row in result["length"]:
+        slope = row["slope"]
+        claim = (f"log-odds of choosing a response change by {slope['estimate']:+.2f} per 100 extra characters "
+                 f"(odds ratio {row['odds_ratio']:.2f}; {row['n']} verdicts, {row['judge_template']}, {row['verdict_format']})"
+                 if slope["estimate"] is not None else f"length slope not estimable ({slope['method']})")
+        out.append(Finding(subject=row["model"], topic="length preference", claim=claim, verdict=row["verdict"], rule=RULES["length"],
+                           tone="caution" if row["verdict"].startswith("prefers") else "info", estimate=_estimate(slope)))
+    for row in result["self_consistency"]:
+        share, kappa = row["unanimous"], row["fleiss_kappa"]
+        if share["estimate"] is None:
+            continue
+        kappa_text = f"Fleiss' κ across repeats {kappa['estimate']:.2f}" if kappa["estimate"] is not None else "Fleiss' κ undefined"
+        out.append(Finding(subject=row["model"], topic="self-consistency",
+                           claim=f"{share['estimate']:.0%} of {row['n_complete']} items get one verdict in all {row['repeats']} repeats; {kappa_text} ({row['position']}, {row['judge_template']}, {row['verdict_format']})",
+                           verdict=row["verdict"], rule=RULES["self_consistency"],
+                           tone="good" if row["verdict"].startswith("stable") else "caution", estimate=_estimate(share)))
+    for row in result["jury"]:
+        alpha = row["krippendorff_alpha"]
+        alpha_text = f"jurors' Krippendorff α {alpha['estimate']:.2f}" if alpha["estimate"] is not None else "jurors' α undefined"
+        if "accuracy" in row:
+            acc = row["accuracy"]["majority"]
+            best = max((v.get("juror_accuracy") or 0.0 for v in row["versus"]["majority"].values()), default=0.0)
+            acc_text = f"majority accuracy {acc['estimate']:.0%} vs best juror {best:.0%}" if acc["estimate"] is not None else "no majority verdict"
+            out.append(Finding(subject="jury of " + ", ".join(row["judges"]), topic="jury",
+                               claim=f"{acc_text}; {alpha_text} ({row['position']}, {row['judge_template']}, {row['verdict_format']})",
+                               verdict=row["verdict"], rule=RULES["jury"], tone="info", estimate=_estimate(acc)))
+    for row in result["win_rate"]:
+        if "verdict" not in row:
+            continue
+        naive, tuned = row["naive"], row["ppi_tuned"]
+        out.append(Finding(subject=row["model"], topic="win rate",
+                           claim=(f"the judge puts response A's win rate at {naive['estimate']:.0%}; corrected with {row['n_labelled']} human labels "
+                                  f"(PPI++) {tuned['estimate']:.0%} [{tuned['lower']:.0%}, {tuned['upper']:.0%}] ({row['judge_template']}, {row['verdict_format']})"),
+                           verdict=row["verdict"], rule=RULES["win_rate"],
+                           tone="caution" if row["verdict"].endswith("biased") else "good", estimate=_estimate(tuned)))
+    return out
+
+
+def analyse(trials: pd.DataFrame, items: list[PairItem], spec: Spec, ppi_labels: int | None = None) -> Analysis:
+    """Every judge analysis of the trials table, and the findings in words (rules in :data:`RULES`)."""
     level = spec.analysis.level
-    frame = _frame(trials)
+    frame = verdict_frame(trials)
     generated = frame[frame["verdict_format"] == "generate"]
     acc, overall = accuracy(frame, level)
     result: dict[str, Any] = {
@@ -348,10 +350,15 @@ def analyse(trials: pd.DataFrame, items: list[PairItem], spec: Spec) -> Analysis
                     "rule": "see docs/judge.md: the word after the last 'verdict:', else the first word; filler words skipped"},
         "accuracy": acc,
         "accuracy_overall": overall,
-        "agreement": agreement(frame, items, spec),
+        "agreement": agreement(frame, [] if "evaluated" in frame else items, spec),
         "position": position(frame, level),
         "artifacts": artifacts(frame, level),
-        "rules": {"alpha": ALPHA, "margin": MARGIN, **RULES,
+        "length": length_preference(frame, level),
+        "self_consistency": raters.self_consistency(frame, spec),
+        "jury": raters.jury(frame, spec),
+        "win_rate": win_rates(frame, spec, ppi_labels),
+        "variance": correctness_shares(frame, spec),
+        "rules": {"alpha": ALPHA, "margin": MARGIN, "stable": raters.STABLE, **RULES,
                   "conventions": "alpha 0.05 and the 0.10 artifact margin are conventions; accuracy's 0.5 is a baseline"},
     }
     return Analysis(result, findings(result))

@@ -2,13 +2,14 @@
 
 Design: the judge under audit is the **evaluated model** (``models:``): the items give both
 responses, so a trial is one request, the judge's verdict, and the trials table has one
-row per judge (a jury is several models; analyses aggregate them). No role is needed;
-``roles`` stays empty (see docs/judge.md for why, and for the run-generated-responses mode
-that would use the ``judge`` role).
+row per judge (a jury is several models; analyses aggregate them). No role is needed.
+``params.mode: generated`` makes :class:`~.generated.GeneratedJudgeInstrument` instead: the
+evaluated model writes the response, the ``judge`` role grades it (docs/judge.md).
 
 Factors (each optional; the default level is shown first):
 ``position`` original | swapped; ``artifact`` none | <artifact>-worse | <artifact>-better;
 ``judge_template`` verdict | rubric | a user template; ``verdict_format`` probs | generate.
+Artifact levels may also name the response: ``<artifact>-a`` / ``<artifact>-b``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from forkingpaths.instruments.judge import perturb, prompts
 from forkingpaths.instruments.judge.data import load_pair_items
 from forkingpaths.instruments.judge.items import PairItem
 from forkingpaths.instruments.judge.presentation import JudgePresentation
-from forkingpaths.models.base import Message, Request
+from forkingpaths.instruments.judge.winrate import MIN_LABELS
+from forkingpaths.models.base import Message, Request, Response
 from forkingpaths.spec import DataSpec, Spec
 
 FACTORS: dict[str, tuple[str, ...]] = {
@@ -34,7 +36,8 @@ FACTORS: dict[str, tuple[str, ...]] = {
     "judge_template": tuple(prompts.BUILTIN_TEMPLATES),
     "verdict_format": prompts.FORMATS,
 }
-PARAMS = ("templates", "perturbations", "family")
+MODES = ("pairs", "generated")
+PARAMS = ("templates", "perturbations", "family", "ppi_labels", "mode", "reference")
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,14 @@ class JudgeInstrument(SingleStage):
     record: ClassVar[type] = JudgeRecord
     roles: ClassVar[tuple[str, ...]] = ()
 
+    def __new__(cls, params: dict[str, Any], seed: int = 0) -> JudgeInstrument:
+        """``params.mode: generated`` gives the two-stage instrument (the evaluated model writes, the ``judge`` role grades)."""
+        if cls is JudgeInstrument and params.get("mode") == "generated":
+            from forkingpaths.instruments.judge.generated import GeneratedJudgeInstrument
+
+            return super().__new__(GeneratedJudgeInstrument)
+        return super().__new__(cls)
+
     def __init__(self, params: dict[str, Any], seed: int = 0) -> None:
         self.params = dict(params)
         self.seed = seed
@@ -83,6 +94,8 @@ class JudgeInstrument(SingleStage):
         raw = params.get("perturbations") or {}
         self.artifacts = perturb.artifacts(raw if isinstance(raw, dict) else {})
         self.family = str(params.get("family", perturb.DEFAULT_FAMILY))
+        labels = params.get("ppi_labels")
+        self.ppi_labels = labels if isinstance(labels, int) and not isinstance(labels, bool) else None
 
     presentation = JudgePresentation()
 
@@ -91,6 +104,9 @@ class JudgeInstrument(SingleStage):
 
     def validate(self, spec: Spec, items: list[PairItem]) -> list[str]:
         problems = [f"instrument.params.{k}: not a judge option; expected one of {', '.join(PARAMS)}" for k in self.params if k not in PARAMS]
+        labels = self.params.get("ppi_labels")
+        if labels is not None and (self.ppi_labels is None or labels < MIN_LABELS):
+            problems.append(f"instrument.params.ppi_labels: expected a whole number of at least {MIN_LABELS} (labelled items kept for the prediction-powered win rate), got {labels!r}")
         for key in ("templates", "perturbations"):
             if key in self.params and not isinstance(self.params[key], dict):
                 problems.append(f"instrument.params.{key}: expected a mapping of name to text")
@@ -101,7 +117,7 @@ class JudgeInstrument(SingleStage):
                 problems += prompts.template_problems(name, str(self.params["templates"][name]))
         for name in (self.params.get("perturbations") or {}) if isinstance(self.params.get("perturbations"), dict) else {}:
             if name in perturb.BUILTIN or "-" in name and name.rpartition("-")[2] in perturb.SIDES:
-                problems.append(f"instrument.params.perturbations.{name}: reuses a built-in name or ends in -worse/-better")
+                problems.append(f"instrument.params.perturbations.{name}: reuses a built-in name or ends in -worse/-better/-a/-b")
         for factor, levels in spec.factors.items():
             if factor not in FACTORS:
                 problems.append(f"factors.{factor}: not a judge factor; expected one of {', '.join(FACTORS)}")
@@ -110,6 +126,16 @@ class JudgeInstrument(SingleStage):
                 problem = self._level_problem(factor, value)
                 if problem:
                     problems.append(f"factors.{factor}[{i}]: {problem}")
+        mode = self.params.get("mode", "pairs")
+        if mode not in MODES:
+            problems.append(f"instrument.params.mode: expected one of {', '.join(MODES)}, got {mode!r}")
+        problems += self._mode_problems(spec, items)
+        return problems
+
+    def _mode_problems(self, spec: Spec, items: list[PairItem]) -> list[str]:
+        problems = []
+        if "reference" in self.params:
+            problems.append("instrument.params.reference: only used with mode: generated")
         if not any(item.label is not None for item in items):
             problems.append("data: no pair has a gold label (or a human majority); accuracy cannot be measured")
         return problems
@@ -126,28 +152,40 @@ class JudgeInstrument(SingleStage):
         known = tuple(self.templates) if factor == "judge_template" else FACTORS[factor]
         return None if value in known else f"unknown level {value!r}; expected one of {', '.join(known)}"
 
-    def _shown(self, trial: TrialContext) -> tuple[perturb.Perturbed, bool]:
-        changed = perturb.perturb(trial.item, level(trial, "artifact"), self.artifacts, self.family)
+    def _shown(self, item: PairItem, trial: TrialContext) -> tuple[perturb.Perturbed, bool]:
+        changed = perturb.perturb(item, level(trial, "artifact"), self.artifacts, self.family)
         return changed, level(trial, "position") == "swapped"
 
-    def prompt(self, trial: TrialContext) -> str:
-        """The judging prompt of a trial (the responses perturbed, then placed in display order)."""
-        changed, swapped = self._shown(trial)
+    def prompt_for(self, item: PairItem, trial: TrialContext) -> str:
+        """The judging prompt of a pair under a trial's condition (the responses perturbed, then placed in display order)."""
+        changed, swapped = self._shown(item, trial)
         first, second = (changed.response_b, changed.response_a) if swapped else (changed.response_a, changed.response_b)
-        return prompts.render_prompt(self.templates[level(trial, "judge_template")], trial.item.instruction, first, second)
+        return prompts.render_prompt(self.templates[level(trial, "judge_template")], item.instruction, first, second)
 
-    def render(self, trial: TrialContext) -> Request:
-        messages = (Message("user", self.prompt(trial)),)
+    def prompt(self, trial: TrialContext) -> str:
+        return self.prompt_for(trial.item, trial)
+
+    def judging_request(self, item: PairItem, trial: TrialContext) -> Request:
+        messages = (Message("user", self.prompt_for(item, trial)),)
         if level(trial, "verdict_format") == "probs":
             return Request("choice_logprobs", messages, labels=prompts.VERDICT_LABELS, max_tokens=1)
         sampling = trial.spec.sampling
         seed = self.seed + trial.repeat if sampling.temperature > 0 else None
         return Request("generate", messages, temperature=sampling.temperature, max_tokens=sampling.max_tokens, seed=seed)
 
-    def parse(self, trial: TrialContext, done: Sequence[StageResult]) -> JudgeRecord:
-        item: PairItem = trial.item
-        changed, swapped = self._shown(trial)
-        response = done[0].response
+    def render(self, trial: TrialContext) -> Request:
+        return self.judging_request(trial.item, trial)
+
+    def pair_fields(self, item: PairItem, trial: TrialContext) -> dict[str, Any]:
+        """What a trial's condition makes of the pair, whoever judges it."""
+        changed, swapped = self._shown(item, trial)
+        return {"gold": item.label, "category": item.category, "shown_first": "B" if swapped else "A",
+                "perturbed": changed.target, "perturbed_side": changed.side if changed.target else None,
+                "length_a": len(changed.response_a), "length_b": len(changed.response_b)}
+
+    def verdict_fields(self, item: PairItem, trial: TrialContext, response: Response) -> dict[str, Any]:
+        """One judge's answer mapped back to the canonical order: verdict, probabilities, whether it chose the perturbed response."""
+        changed, swapped = self._shown(item, trial)
         probs: dict[str, float | None] = {}
         if response.label_probs:
             shown = response.label_probs
@@ -157,29 +195,18 @@ class JudgeInstrument(SingleStage):
         else:
             verdict = swap(prompts.parse_verdict(response.text)) if swapped else prompts.parse_verdict(response.text)
         target = changed.target
-        p_target = probs.get(target) if target else None
-        return JudgeRecord(
-            judge=done[0].model,
-            gold=item.label,
-            category=item.category,
-            shown_first="B" if swapped else "A",
-            verdict=verdict,
-            shown_verdict=swap(verdict) if swapped else verdict,
-            parsed=verdict is not None,
-            p_a=probs.get("A"),
-            p_b=probs.get("B"),
-            p_tie=probs.get("tie"),
-            valid_mass=response.valid_mass,
-            correct=None if verdict is None or item.label is None else verdict == item.label,
-            perturbed=target,
-            perturbed_side=changed.side if target else None,
-            chose_perturbed=None if verdict is None or target is None else verdict == target,
-            p_perturbed=p_target,
-            length_a=len(changed.response_a),
-            length_b=len(changed.response_b),
-        )
+        return {"verdict": verdict, "shown_verdict": swap(verdict) if swapped else verdict, "parsed": verdict is not None,
+                "p_a": probs.get("A"), "p_b": probs.get("B"), "p_tie": probs.get("tie"), "valid_mass": response.valid_mass,
+                "chose_perturbed": None if verdict is None or target is None else verdict == target,
+                "p_perturbed": probs.get(target) if target else None}
+
+    def parse(self, trial: TrialContext, done: Sequence[StageResult]) -> object:  # a JudgeRecord; the generated mode narrows it
+        item: PairItem = trial.item
+        fields = self.verdict_fields(item, trial, done[0].response)
+        correct = None if fields["verdict"] is None or item.label is None else fields["verdict"] == item.label
+        return JudgeRecord(judge=done[0].model, correct=correct, **self.pair_fields(item, trial), **fields)
 
     def analyse(self, trials: pd.DataFrame, items: list[PairItem], spec: Spec) -> Analysis:
         from forkingpaths.instruments.judge.analysis import analyse
 
-        return analyse(trials, items, spec)
+        return analyse(trials, items, spec, self.ppi_labels)

@@ -5,7 +5,9 @@ Each artifact adds text of the project's own wording before (``prefix``) or afte
 response and the judging prompt stay byte-for-byte the same (tests/judge check this
 textually). A level ``<artifact>-worse`` perturbs the response the gold label says is
 worse, ``<artifact>-better`` the better one; on a tie or unlabelled pair neither is
-perturbed and the trial equals the ``none`` trial. ``verbosity`` restates the response
+perturbed and the trial equals the ``none`` trial. ``<artifact>-a`` / ``<artifact>-b`` perturb
+the canonical response A or B whatever the label (in the generated-responses mode, A is
+the evaluated model's response and B the reference). ``verbosity`` restates the response
 (the same content, twice as long); ``selfid`` names a model family (``params.family``).
 User artifacts come from ``instrument.params.perturbations: {name: {prefix, suffix}}``.
 """
@@ -17,7 +19,8 @@ from dataclasses import dataclass
 from forkingpaths.instruments.judge.items import PairItem
 
 NONE = "none"
-SIDES = ("worse", "better")
+SIDES = ("worse", "better", "a", "b")
+BY_GOLD = ("worse", "better")  # sides named by the gold label; "a" / "b" name a canonical response directly
 DEFAULT_FAMILY = "SmolLM"
 
 
@@ -67,12 +70,14 @@ def split_level(level: str) -> tuple[str, str] | None:
         return None
     name, _, side = level.rpartition("-")
     if not name or side not in SIDES:
-        raise ValueError(f"{level!r}: expected none or <artifact>-worse / <artifact>-better")
+        raise ValueError(f"{level!r}: expected none or <artifact>-worse / -better / -a / -b")
     return name, side
 
 
 def target(item: PairItem, side: str) -> str | None:
-    """The canonical response (``A``/``B``) the gold label makes the ``side`` one; None on ties and unlabelled pairs."""
+    """The canonical response (``A``/``B``) the gold label makes the ``side`` one (None on ties and unlabelled pairs), or the one named."""
+    if side in ("a", "b"):
+        return side.upper()
     if item.label not in ("A", "B"):
         return None
     worse = "B" if item.label == "A" else "A"

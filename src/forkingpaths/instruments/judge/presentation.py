@@ -1,4 +1,4 @@
-"""The judge audit's part of the report: accuracy, agreement, position and artifact sections; terminal table; validity evidence.
+"""The judge audit's part of the report: accuracy, agreement, position, artifacts, length, repeats and juries, win rate, variance; terminal table; validity evidence.
 
 Everything here reads the analyses in the run document (``source.analyses``) and computes nothing new.
 """
@@ -21,6 +21,10 @@ SECTIONS = (
     ("judge-agreement", "Agreement with the labels", "agreement.html.j2"),
     ("judge-position", "Position", "position.html.j2"),
     ("judge-artifacts", "Artifacts", "artifacts.html.j2"),
+    ("judge-length", "Length preference", "length.html.j2"),
+    ("judge-raters", "Repeats and juries", "raters.html.j2"),
+    ("judge-win-rate", "Win rate, naive and corrected", "winrate.html.j2"),
+    ("judge-variance", "What decides being right", "variance.html.j2"),
 )
 
 
@@ -85,4 +89,9 @@ class JudgePresentation:
         moved = [a for a in r.get("artifacts", default=[]) or [] if not a["verdict"].startswith("no shift")]
         if r.get("artifacts"):
             facts.setdefault("justification", []).append(f"{len(moved)} of {len(r.get('artifacts'))} artifact comparisons moved verdicts beyond the margin.")
+        share = r.get("variance", "presentation_share")
+        if share is not None:
+            facts.setdefault("justification", []).append(
+                f"Position and artifacts explain {share:.0%} of the variance in being right (Henderson's Method I; the item explains "
+                f"{next((c['share'] for c in r.get('variance', 'components') if c['component'] == 'item'), 0.0):.0%}).")
         return facts
