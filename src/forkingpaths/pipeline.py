@@ -129,7 +129,7 @@ def _resolve(spec_or_path: Spec | str | Path) -> tuple[Spec, Path]:
 
 
 def _package_versions() -> dict[str, str]:
-    names = ["numpy", "scipy", "pandas", "pyarrow", "statsmodels", "pydantic", "openai", "llama_cpp_python"]
+    names = ["numpy", "scipy", "pandas", "pyarrow", "statsmodels", "pydantic", "httpx", "llama_cpp_python"]
     versions = {"python": platform.python_version(), "forkingpaths": __version__}
     for name in names:
         try:

@@ -1,7 +1,7 @@
 """Registries of plug-in parts: instruments, backends, data loaders, importers, examples.
 
 An entry is a lazy ``"module:attr"`` string, so that registering a part imports
-nothing: an optional dependency (``llama_cpp``, ``openai``, ``datasets``) is
+nothing: an optional dependency (``llama_cpp``, ``ray``, ``datasets``) is
 imported only when the part is used. A third-party package adds a part without
 editing forkingpaths by declaring an entry point in the group
 ``forkingpaths.<kind>`` (e.g. ``forkingpaths.instruments``), or from Python with
@@ -136,9 +136,7 @@ backends.register(
     "GGUF chat model in-process (llama-cpp-python)",
     requires=("llama_cpp",),
 )
-backends.register(
-    "openai", "forkingpaths.models.openai_compat:FAMILY", "any OpenAI-compatible HTTP API", requires=("openai",), extra="openai"
-)
+backends.register("openai", "forkingpaths.models.openai_compat:FAMILY", "any OpenAI-compatible HTTP API", requires=("httpx",))
 
 def _instrument_loaders(instrument: str, module: str, descriptions: dict[str, str]) -> None:
     """Register an instrument's loaders as ``<instrument>/<name>`` → ``<module>:<name>_loader``."""

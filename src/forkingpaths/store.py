@@ -1,8 +1,9 @@
 """The persistent response cache (SQLite, WAL) and run-directory writing.
 
-Every successful model response is committed to the cache the moment it
-arrives, in its own transaction, so a run killed at any point (even ``kill -9``)
-loses at most the requests that were in flight. Failed requests are not cached:
+Successful model responses are committed to the cache in small batches as they
+arrive (the driver's ``AnswerWriter`` commits every few dozen answers or every few
+tens of milliseconds, whichever comes first), so a run killed at any point (even
+``kill -9``) loses at most the requests in flight and the one batch not yet committed. Failed requests are not cached:
 a rerun retries them. Files in the run directory are written to a temporary
 name and renamed into place, so a reader never sees half a file.
 """
@@ -160,8 +161,21 @@ class ResponseCache:
         row = (key, backend, model_identity, request_json, repeat, response.to_json(), time.time())
         self._guarded(lambda: self._conn.execute("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?)", row))
 
-    def put_many(self, rows: list[tuple[str, str, str, str, int, Response]], wait: float | None = None) -> None:
-        """Store several responses in one committed transaction, waiting at most ``wait`` seconds for the lock."""
+    def put_many(
+        self,
+        rows: list[tuple[str, str, str, str, int, Response]],
+        wait: float | None = None,
+        *,
+        owner: str | None = None,
+        release: Iterable[str] = (),
+    ) -> None:
+        """Store several responses in one committed transaction, waiting at most ``wait`` seconds for the lock.
+
+        With ``owner``, the same transaction also drops that owner's leases on the stored keys
+        and on ``release`` (requests that failed), so another process sees an answer and the
+        end of its claim together, and a batch costs one commit however many rows it holds.
+        """
+        freed = [(key, owner) for key in [row[0] for row in rows] + list(release)] if owner else []
 
         def insert() -> None:
             stamp = time.time()
@@ -169,32 +183,52 @@ class ResponseCache:
             with self._conn:
                 self._conn.execute("BEGIN IMMEDIATE")
                 self._conn.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?)", values)
+                self._conn.executemany("DELETE FROM leases WHERE key = ? AND owner = ?", freed)
 
         self._guarded(insert, wait)
 
-    def claim(self, key: str, owner: str, ttl: float) -> bool:
-        """Take the lease on ``key`` for ``ttl`` seconds unless another live owner holds it.
+    def claim_many(self, keys: list[str], owner: str, ttl: float) -> set[str]:
+        """Take the leases on ``keys`` for ``ttl`` seconds where no other live owner holds them;
+        returns the keys ``owner`` now holds.
 
-        One statement, so two processes can never both succeed: the row is inserted, or
-        taken over when its lease has expired (its owner died or hung), or renewed when
-        ``owner`` already holds it.
+        Each key is one statement, so two processes can never both hold it: the row is
+        inserted, or taken over when its lease has expired (its owner died or hung), or
+        renewed when ``owner`` already holds it. All keys go in one transaction (one commit).
         """
-        now = time.time()
         statement = (
             "INSERT INTO leases VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET owner = excluded.owner, "
             "expires_at = excluded.expires_at WHERE leases.expires_at < ? OR leases.owner = excluded.owner"
         )
-        cursor = self._guarded(lambda: self._conn.execute(statement, (key, owner, now + ttl, now)))
-        return cursor.rowcount == 1
+
+        def claim() -> set[str]:
+            now = time.time()
+            held: set[str] = set()
+            with self._conn:
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._conn.executemany(statement, [(key, owner, now + ttl, now) for key in keys])
+                for start in range(0, len(keys), 500):
+                    chunk = keys[start : start + 500]
+                    query = f"SELECT key FROM leases WHERE owner = ? AND key IN ({','.join('?' * len(chunk))})"
+                    held.update(key for (key,) in self._conn.execute(query, [owner, *chunk]))
+            return held
+
+        return self._guarded(claim)
 
     def renew(self, owner: str, ttl: float) -> None:
         """Extend every lease ``owner`` holds (its heartbeat while it works)."""
         row = (time.time() + ttl, owner)
         self._guarded(lambda: self._conn.execute("UPDATE leases SET expires_at = ? WHERE owner = ?", row))
 
-    def release(self, key: str, owner: str) -> None:
-        """Give up the lease on ``key`` (after its answer is stored, or its call failed)."""
-        self._guarded(lambda: self._conn.execute("DELETE FROM leases WHERE key = ? AND owner = ?", (key, owner)))
+    def release(self, keys: Iterable[str], owner: str) -> None:
+        """Give up the leases on ``keys`` (after their answers are stored, or their calls failed)."""
+        rows = [(key, owner) for key in keys]
+
+        def delete() -> None:
+            with self._conn:
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._conn.executemany("DELETE FROM leases WHERE key = ? AND owner = ?", rows)
+
+        self._guarded(delete)
 
     def info(self) -> CacheInfo:
         entries = self._guarded(lambda: self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0])

@@ -16,7 +16,7 @@ def test_a_live_claim_makes_others_wait_and_its_answer_is_shared(tmp_path) -> No
     assert mine.try_claim("k") is Claim.MINE  # renewing one's own claim
     assert theirs.try_claim("k") is Claim.BUSY
     first.put("k", "openai", "id", "{}", 0, Response(text="A"))
-    mine.release("k")
+    mine.release(["k"])
     assert theirs.try_claim("k") == Response(text="A")  # answered elsewhere: no call
     assert RequestClaims(second, refresh=True).try_claim("k") is Claim.MINE  # --refresh asks again
     first.close()

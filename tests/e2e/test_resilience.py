@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
+import socket
+import sqlite3
 import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 import forkingpaths
 from forkingpaths import RunOptions
+from forkingpaths.execution.executor import BATCH_SIZE, AsyncioExecutor, RetryPolicy, execute
+from forkingpaths.models.base import Response
 from forkingpaths.store import ResponseCache
 
+from .batch_writer import CONCURRENCY, make_jobs
 from .conftest import CLI, cached_count, cli_env, write_spec
+
+INSTANT_SERVER = Path(__file__).resolve().parents[2] / "benchmarks" / "instant_server.py"
 
 TOTAL = 8 * 8  # items × conditions
 
@@ -120,3 +131,66 @@ def test_server_killed_mid_run_gives_error_rows_then_rerun_completes(tmp_path, s
         for path in Path(folder).rglob("*"):
             if path.is_file():
                 assert SECRET.encode() not in path.read_bytes(), f"API key written to {path}"
+
+
+@pytest.fixture
+def slow_instant_server() -> Iterator[str]:
+    """The benchmarks' instant-reply OpenAI-compatible server, answering each request 5 ms late."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, str(INSTANT_SERVER), "--port", str(port), "--delay-ms", "5"], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None and "listening" in process.stdout.readline()
+    yield f"http://127.0.0.1:{port}/v1"
+    process.terminate()
+    process.wait(10)
+
+
+def _served(url: str) -> int:
+    return int(httpx.get(url + "/stats", timeout=5).json()["requests"])
+
+
+@pytest.mark.timeout(300)
+def test_kill_9_during_batched_writes_loses_at_most_the_open_batch(tmp_path: Path, slow_instant_server: str) -> None:
+    """A real driver process writing batches through the real cache is SIGKILLed mid-run.
+
+    Every committed answer must be whole and belong to its request; what the server
+    answered but the cache lacks (the open batch and the requests in flight) is bounded
+    by one batch plus the concurrency; a rerun asks for exactly the missing requests.
+    """
+    n, cache_dir, url = 2000, tmp_path / "cache", slow_instant_server
+    writer = subprocess.Popen([sys.executable, str(Path(__file__).with_name("batch_writer.py")), url, str(cache_dir), str(n)])
+    deadline = time.monotonic() + 120  # generous: start-up alone takes seconds on a loaded machine
+    while cached_count(cache_dir) < 200:
+        assert writer.poll() is None, "the writer ended before it was killed"
+        assert time.monotonic() < deadline, "the writer made no progress"
+        time.sleep(0.01)
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(10)
+    survived, served = cached_count(cache_dir), _served(url)
+    assert 200 <= survived < n
+
+    factories, jobs = make_jobs(url, n)
+    by_key = {job.key: job for job in jobs}
+    with sqlite3.connect(cache_dir / "cache.sqlite") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        rows = conn.execute("SELECT key, request_json, response_json FROM responses").fetchall()
+    assert len(rows) == survived and len({key for key, _, _ in rows}) == survived
+    for key, request_json, response_json in rows:
+        assert request_json == by_key[key].request.canonical_json()  # the row is its own request's
+        response = Response.from_json(response_json)
+        response.validate()
+        assert response.text == "A" and response.label_probs is not None and response.label_probs["A"] > 0.5
+    lost = served - survived
+    assert 0 <= lost <= BATCH_SIZE + CONCURRENCY, (served, survived)
+
+    cache = ResponseCache(cache_dir)
+    policy = RetryPolicy(max_attempts=2, initial_delay=0.01, max_delay=0.05, timeout=10)
+    outcomes, counters = asyncio.run(execute(jobs, factories, cache, AsyncioExecutor(CONCURRENCY, policy), handle_signals=False))
+    cache.close()
+    assert counters.errors == 0 and len(outcomes) == n
+    assert counters.cache_hits == survived and counters.model_calls == n - survived
+    assert _served(url) - served == n - survived  # nothing committed was asked again
+    assert cached_count(cache_dir) == n

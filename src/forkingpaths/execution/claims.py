@@ -9,8 +9,9 @@ asks again a little later, by which time the answer is usually in the cache. A l
 owner died (``kill -9``) or hung stops being renewed, expires after ``ttl`` seconds and is
 taken over, so no request waits forever on a dead process.
 
-The executor only calls :meth:`RequestClaims.try_claim`, :meth:`RequestClaims.release`
-and :meth:`RequestClaims.heartbeat`; everything about leases lives here and in the store.
+The driver only calls :meth:`RequestClaims.try_claim_many` and :meth:`RequestClaims.heartbeat`
+(its ``AnswerWriter`` frees leases in the transaction that stores the answers); everything
+about leases lives here and in the store.
 """
 
 from __future__ import annotations
@@ -56,24 +57,33 @@ class RequestClaims:
     owner: str = field(default_factory=_owner_id)
 
     def try_claim(self, key: str) -> Response | Claim:
-        """The answer if another process stored it meanwhile, else whether this process may ask.
+        """The answer if another process stored it meanwhile, else whether this process may ask."""
+        answered, mine, _ = self.try_claim_many([key])
+        if key in answered:
+            return answered[key]
+        return Claim.MINE if mine else Claim.BUSY
+
+    def try_claim_many(self, keys: list[str]) -> tuple[dict[str, Response], list[str], list[str]]:
+        """Claim ``keys`` at once: (answers another process stored meanwhile, keys this process
+        may ask for, keys another live process is asking for), each key in exactly one.
 
         The cache is read again after a successful claim: a process stores its answer before
-        it releases the lease, so whoever claims a released lease sees that answer.
+        (or in the same transaction as) it releases the lease, so whoever claims a released
+        lease sees that answer. Costs two reads and two commits for any number of keys.
         """
-        answered = self._answered(key)
-        if answered is not None:
-            return answered
-        if not self.cache.claim(key, self.owner, self.ttl):
-            return Claim.BUSY
-        answered = self._answered(key)
-        if answered is not None:
-            self.cache.release(key, self.owner)
-            return answered
-        return Claim.MINE
+        answered = self._answered(keys)
+        rest = [key for key in keys if key not in answered]
+        held = self.cache.claim_many(rest, self.owner, self.ttl) if rest else set()
+        late = self._answered([key for key in rest if key in held])
+        if late:
+            self.cache.release(late, self.owner)
+        answered.update(late)
+        mine = [key for key in rest if key in held and key not in late]
+        busy = [key for key in rest if key not in held]
+        return answered, mine, busy
 
-    def release(self, key: str) -> None:
-        self.cache.release(key, self.owner)
+    def release(self, keys: list[str]) -> None:
+        self.cache.release(keys, self.owner)
 
     async def heartbeat(self) -> None:
         """Renew this process's leases every third of ``ttl`` until cancelled."""
@@ -84,5 +94,5 @@ class RequestClaims:
             except CacheError:  # locked by another process: try again at the next beat
                 continue
 
-    def _answered(self, key: str) -> Response | None:
-        return None if self.refresh else self.cache.get_many([key]).get(key)
+    def _answered(self, keys: list[str]) -> dict[str, Response]:
+        return {} if self.refresh or not keys else self.cache.get_many(keys)

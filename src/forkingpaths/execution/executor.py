@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from forkingpaths.models.base import Backend, BackendFactory, PermanentBackendError, Request, Response, TransientBackendError
-from forkingpaths.execution.claims import Claim, RequestClaims
+from forkingpaths.execution.claims import RequestClaims
 from forkingpaths.store import CacheError, ResponseCache
 
 
@@ -111,7 +111,8 @@ async def call_with_retries(
     for attempt in range(policy.max_attempts):
         try:
             counters.attempts += 1
-            response = await asyncio.wait_for(backend.complete(job.request), timeout=policy.timeout)
+            async with asyncio.timeout(policy.timeout):  # no extra task per call, unlike wait_for
+                response = await backend.complete(job.request)
             response.validate()  # an impossible answer is an error row, never cached
             return Outcome(response, None, False)
         except PermanentBackendError as error:  # includes InvalidResponseError
@@ -136,41 +137,88 @@ CacheRow = tuple[str, str, str, str, int, Response]
 #: long the driver keeps answers in memory before it tries again.
 WRITE_WAIT_S = 0.5
 RETRY_WRITE_S = 5.0
+#: A batch of answers is committed when it holds this many, or when its oldest has waited
+#: this long, whichever comes first: what a ``kill -9`` can lose beyond the requests in flight.
+BATCH_SIZE = 64
+BATCH_WAIT_S = 0.05
 
 
 class AnswerWriter:
-    """The driver's writes to the cache: at once when it can, kept in memory while it cannot.
+    """The driver's writes to the cache, in batches, kept in memory while another process holds the lock.
 
-    Another process holding the SQLite write lock must neither stall the run (each write
-    waits at most :data:`WRITE_WAIT_S`) nor lose its answers: they are kept, written
-    together at the next try (every :data:`RETRY_WRITE_S` s) and, at the end, with the
-    cache's full lock timeout. Answers still unwritten then are counted in
-    ``Counters.unsaved``; the run keeps them in its trials table, and a rerun asks again.
+    Answers are committed together, with the release of their claims (and of the claims of
+    requests that failed), every :data:`BATCH_SIZE` answers or :data:`BATCH_WAIT_S` seconds
+    after the first of a batch, whichever comes first: one commit per batch instead of three
+    per request (claim, answer, release) is what lets a run keep pace with a fast server,
+    and a ``kill -9`` loses at most the batch not yet committed. Another process holding
+    the SQLite write lock must neither stall the run (each write waits at most
+    :data:`WRITE_WAIT_S`) nor lose its answers: they are kept, written together at the next
+    try (every :data:`RETRY_WRITE_S` s) and, at the end, with the cache's full lock timeout.
+    Answers still unwritten then are counted in ``Counters.unsaved``; the run keeps them in
+    its trials table, and a rerun asks again.
     """
 
-    def __init__(self, cache: ResponseCache, counters: Counters) -> None:
-        self.cache, self.counters = cache, counters
+    def __init__(
+        self,
+        cache: ResponseCache,
+        counters: Counters,
+        owner: str,
+        *,
+        stored: Callable[[list[str]], None] = lambda keys: None,
+        batch_size: int = BATCH_SIZE,
+        batch_wait: float = BATCH_WAIT_S,
+    ) -> None:
+        self.cache, self.counters, self.owner, self.stored = cache, counters, owner, stored
+        self.batch_size, self.batch_wait = batch_size, batch_wait
         self.pending: list[CacheRow] = []
+        self.failed: list[str] = []  # keys whose claims end with the next batch (no answer to store)
         self.next_try = 0.0
+        self._timer: asyncio.TimerHandle | None = None
 
     def add(self, row: CacheRow) -> None:
         self.pending.append(row)
-        if time.monotonic() >= self.next_try:
+        self._due()
+
+    def release(self, key: str) -> None:
+        """End the claim on a request that failed, with the next batch."""
+        self.failed.append(key)
+        self._due()
+
+    def _due(self) -> None:
+        """Commit now if the batch is full, else make sure a timer will."""
+        if time.monotonic() < self.next_try:
+            return
+        if len(self.pending) + len(self.failed) >= self.batch_size:
             self.flush(WRITE_WAIT_S)
+        elif self._timer is None:
+            try:
+                self._timer = asyncio.get_running_loop().call_later(self.batch_wait, self._on_timer)
+            except RuntimeError:  # no event loop (a synchronous caller): commit at once
+                self.flush(WRITE_WAIT_S)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if not self.flush(WRITE_WAIT_S):
+            self._timer = asyncio.get_running_loop().call_later(RETRY_WRITE_S, self._on_timer)
 
     def flush(self, wait: float | None = None) -> bool:
         """Write what is pending; ``False`` (answers kept) when the lock did not free in time."""
-        if not self.pending:
+        if not self.pending and not self.failed:
             return True
         try:
-            self.cache.put_many(self.pending, wait)
+            self.cache.put_many(self.pending, wait, owner=self.owner, release=self.failed)
         except CacheError:
             self.next_try = time.monotonic() + RETRY_WRITE_S
             return False
+        self.stored([row[0] for row in self.pending] + self.failed)
         self.pending.clear()
+        self.failed.clear()
         return True
 
     def finish(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if not self.flush():
             self.counters.unsaved = len(self.pending)
 
@@ -278,12 +326,12 @@ async def execute(
 
     Cache hits never reach the executor. Before a job is sent, the driver claims it in
     the cache (:mod:`forkingpaths.execution.claims`): a job another process is asking
-    the model for waits for that answer instead. Each answer the executor delivers is
-    committed to the cache at once, here, in the driver, and only then is its claim
-    released. Raises :class:`Interrupted`
+    the model for waits for that answer instead. The answers the executor delivers are
+    committed to the cache here, in the driver, in small batches (:class:`AnswerWriter`),
+    each in the transaction that releases their claims. Raises :class:`Interrupted`
     on SIGINT/SIGTERM after in-flight requests end, and :class:`FailFast` on the
     first failed job when ``fail_fast`` is set; in both cases every completed
-    response is already in the cache. Pass ``counters`` to accumulate over stages, and
+    response is already in the cache (the last batch is committed on the way out). Pass ``counters`` to accumulate over stages, and
     ``before_send`` to check the jobs that missed the cache before anything is sent.
     """
     counters = counters or Counters()
@@ -305,23 +353,14 @@ async def execute(
     failure: list[str] = []
     claims = RequestClaims(cache, refresh=refresh)
     held: set[str] = set()
-    writer = AnswerWriter(cache, counters)
-
-    def release(key: str) -> None:
-        """Free a claim; while the cache is locked it simply expires (after the lease time)."""
-        held.discard(key)
-        try:
-            claims.release(key)
-        except CacheError:
-            pass
+    writer = AnswerWriter(cache, counters, claims.owner, stored=held.difference_update)
 
     def deliver(job: Job, outcome: Outcome) -> None:
         factory = factories[job.model]
-        if outcome.response is not None:
+        if outcome.response is not None:  # its claim ends when it is stored, so a waiting process finds it
             writer.add((job.key, factory.name, factory.identity(), job.request.canonical_json(), job.repeat, outcome.response))
-        if not writer.pending:
-            release(job.key)  # after the answer is stored, so a waiting process finds it
-        if outcome.response is None:
+        else:
+            writer.release(job.key)
             counters.errors += 1
             if fail_fast and not failure:
                 failure.append(f"request {job.key[:12]} for {job.model}: {outcome.error}")
@@ -333,19 +372,14 @@ async def execute(
 
     def claim_some(candidates: list[Job]) -> tuple[list[Job], list[Job]]:
         """The jobs this process may send now, and those another process is answering."""
-        mine, busy = [], []
-        for job in candidates:
-            found = claims.try_claim(job.key)
-            if isinstance(found, Response):  # another process stored the answer meanwhile
-                outcomes[job.key] = Outcome(found, None, True)
-                counters.cache_hits += 1
-                counters.done += 1
-            elif found is Claim.MINE:
-                held.add(job.key)
-                mine.append(job)
-            else:
-                busy.append(job)
-        return mine, busy
+        answered, mine, _ = claims.try_claim_many([job.key for job in candidates])
+        for key, found in answered.items():  # another process stored the answer meanwhile
+            outcomes[key] = Outcome(found, None, True)
+        counters.cache_hits += len(answered)
+        counters.done += len(answered)
+        held.update(mine)
+        ours = set(mine)
+        return [job for job in candidates if job.key in ours], [job for job in candidates if job.key not in ours and job.key not in answered]
 
     remove_signals: Callable[[], None] = (lambda: None)
     if handle_signals:
@@ -367,8 +401,11 @@ async def execute(
     finally:
         heartbeat.cancel()
         writer.finish()
-        for key in list(held):  # unanswered, or answered while the cache was locked: free them now
-            release(key)
+        if held:  # unanswered, or answered while the cache was locked: free them now
+            try:
+                claims.release(list(held))
+            except CacheError:  # still locked: they expire after the lease time
+                pass
         remove_signals()
     if failure:
         raise FailFast(failure[0])

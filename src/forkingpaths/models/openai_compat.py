@@ -1,6 +1,13 @@
 """Backend for any OpenAI-compatible HTTP API (OpenAI, vLLM, llama.cpp server, Ollama, …).
 
-The ``openai`` client's own retries are disabled (``max_retries=0``): the executor owns
+Requests go through one pooled ``httpx.AsyncClient`` (HTTP/1.1, keep-alive, at most
+``max_concurrency`` connections) with the JSON built and read here, not through the
+``openai`` SDK: the SDK's request and response models cost about ten times the client CPU
+of the HTTP call itself, and a harness sending thousands of requests a second is then
+held back by its own client (docs/performance.md, ``benchmarks/client_cpu.py``). What
+the SDK did that matters is kept: the same request bodies, failures named and worded as
+the SDK names them (``RateLimitError: Error code: 429 - …``), the ``Retry-After`` hint,
+one timeout for every phase of a call, and no retries of its own: the executor owns
 retrying, and it needs to see each failure classified as transient or permanent.
 
 Option probabilities come from the first generated token's ``top_logprobs`` (at most 20,
@@ -22,10 +29,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NoReturn
 from urllib.parse import urlparse
 
-import openai
-from openai import AsyncOpenAI
+import httpx
 
 from .base import (
     BackendSettings,
@@ -41,18 +48,52 @@ from .base import (
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 MAX_TOP_LOGPROBS = 20  # OpenAI rejects more; most compatible servers accept it
 _TRANSIENT_STATUS = {408, 409, 429}  # plus every 5xx
-#: What reading a well-formed JSON reply of the wrong shape raises (missing attribute, empty
+#: What reading a well-formed JSON reply of the wrong shape raises (missing key, empty
 #: list, wrong type, a log-probability that is not a number); see ``complete``.
 _MALFORMED = (AttributeError, IndexError, KeyError, TypeError, ValueError, OverflowError)
+#: The ``openai`` SDK's exception class for each HTTP status (``openai._client._make_status_error``),
+#: so that error rows read as they did when the SDK made the calls.
+_STATUS_ERROR_NAMES = {
+    400: "BadRequestError",
+    401: "AuthenticationError",
+    403: "PermissionDeniedError",
+    404: "NotFoundError",
+    409: "ConflictError",
+    422: "UnprocessableEntityError",
+    429: "RateLimitError",
+}
+
+
+class _NotJSON(Exception):
+    """A 2xx reply whose body is not JSON and does not claim to be (an HTML page from a proxy)."""
+
+
+def _status_error_name(status: int) -> str:
+    return _STATUS_ERROR_NAMES.get(status, "InternalServerError" if status >= 500 else "APIStatusError")
+
+
+def _error_message(status: int, body: bytes) -> str:
+    """The SDK's wording: ``Error code: N - <parsed JSON body>``, else the body text."""
+    text = body.decode("utf-8", errors="replace").strip()
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return text or f"Error code: {status}"
+    return f"Error code: {status} - {parsed}"
+
+
+def _is_json_type(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().endswith("json")
 
 
 class OpenAICompatBackend:
     """One model behind an OpenAI-compatible endpoint.
 
-    ``identity`` is ``"<base_url>|<model>"``. The API key lives only inside the client:
-    it is never in ``identity``, ``versions()``, ``repr`` or an error message (server
-    messages are scrubbed of it, and the client's exception, whose request carries the
-    key in its headers, is not chained).
+    ``identity`` is ``"<base_url>|<model>"``. The API key lives only in the client's
+    ``Authorization`` header (and, to scrub it from messages, in a private attribute): it is
+    never in ``identity``, ``versions()``, ``repr`` or an error message (server messages are
+    scrubbed of it, and httpx's exception, whose request carries the key in its headers,
+    is not chained), and a backend refuses to be pickled (send its factory instead).
     """
 
     name = "openai"
@@ -73,16 +114,26 @@ class OpenAICompatBackend:
         self.identity = f"{self.base_url}|{model}"
         self.max_concurrency = max_concurrency
         self.top_logprobs = max(1, min(top_logprobs, MAX_TOP_LOGPROBS))
-        self._client = AsyncOpenAI(api_key=api_key, base_url=self.base_url, timeout=timeout, max_retries=0)
+        self._api_key = api_key
+        connections = max(1, max_concurrency)
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url + "/",
+            headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json", "Accept": "application/json"},
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        )
 
     def __repr__(self) -> str:
         return f"OpenAICompatBackend(identity={self.identity!r})"
 
+    def __getstate__(self) -> NoReturn:
+        raise TypeError("an OpenAICompatBackend holds a live connection and an API key; pickle its factory instead")
+
     def versions(self) -> dict[str, str]:
-        return {"openai": openai.__version__}
+        return {"httpx": httpx.__version__}
 
     async def aclose(self) -> None:
-        await self._client.close()
+        await self._client.aclose()
 
     async def complete(self, request: Request) -> Response:
         start = time.perf_counter()
@@ -98,28 +149,58 @@ class OpenAICompatBackend:
                 )
             else:
                 response = await self._embed(request)
-        except openai.APIError as exc:
-            raise self._classify(exc) from None  # the original carries request headers (the key)
+        except httpx.TimeoutException:  # the original carries the request and its headers (the key)
+            raise TransientBackendError(f"{self.identity}: APITimeoutError: Request timed out.") from None
+        except httpx.TransportError:
+            raise TransientBackendError(f"{self.identity}: APIConnectionError: Connection error.") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             # A body cut short or garbled (a proxy, a dropped connection) may come whole next time.
             raise TransientBackendError(self._scrub(f"{self.identity}: reply is not valid JSON ({exc})")) from None
+        except _NotJSON as exc:
+            raise PermanentBackendError(self._scrub(f"{self.identity}: malformed response ({exc})")) from None
         except _MALFORMED as exc:  # a 200 whose JSON lacks the fields or has the wrong types
             raise PermanentBackendError(self._scrub(f"{self.identity}: malformed response ({exc})")) from None
         response.latency_s = time.perf_counter() - start
         return response
 
+    async def _post(self, path: str, body: dict[str, object]) -> object:
+        """POST ``body`` as JSON; the parsed reply, or the classified failure.
+
+        As with the SDK: a reply that is not JSON and not labelled JSON (an HTML page
+        with status 200) is malformed, one labelled JSON that does not parse is transient.
+        """
+        reply = await self._client.post(path, content=json.dumps(body, ensure_ascii=False).encode("utf-8"))
+        status = reply.status_code
+        if status >= 400:
+            self._raise_status(status, reply.headers, reply.content)
+        if _is_json_type(reply.headers.get("content-type", "application/json")):
+            return json.loads(reply.content)
+        try:
+            return json.loads(reply.content)
+        except ValueError:
+            raise _NotJSON(f"a {reply.headers.get('content-type')} body, not JSON") from None
+
+    def _raise_status(self, status: int, headers: Mapping[str, str], body: bytes) -> NoReturn:
+        """Transient: 408/409/429 and 5xx (with the server's ``Retry-After``); else permanent."""
+        message = self._scrub(f"{self.identity}: HTTP {status}: {_status_error_name(status)}: {_error_message(status, body)}")
+        if status in _TRANSIENT_STATUS or status >= 500:
+            raise TransientBackendError(message, retry_after=retry_after_seconds(headers))
+        raise PermanentBackendError(message)
+
     async def _generate(self, request: Request) -> Response:
         """Plain temperature sampling (``top_p=1``), matching the in-process backend."""
-        completion = await self._client.chat.completions.create(
-            model=self.model,
-            messages=_chat(request.messages),  # type: ignore[arg-type]
-            temperature=request.temperature,
-            top_p=1.0,
-            max_tokens=request.max_tokens,
-            seed=openai.omit if request.seed is None else request.seed,
-        )
-        choice = completion.choices[0]
-        content = choice.message.content
+        body: dict[str, object] = {
+            "messages": _chat(request.messages),
+            "model": self.model,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "top_p": 1.0,
+        }
+        if request.seed is not None:
+            body["seed"] = request.seed
+        completion = await self._post("chat/completions", body)
+        choice = completion["choices"][0]  # type: ignore[index]
+        content = choice["message"].get("content")
         if content is not None and not isinstance(content, str):
             raise TypeError(f"message content is {type(content).__name__}, not text")
         prompt_tokens, completion_tokens = _usage(completion)
@@ -127,7 +208,7 @@ class OpenAICompatBackend:
             text=content or "",
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
-            extra={"finish_reason": _text_or_none(getattr(choice, "finish_reason", None))},
+            extra={"finish_reason": _text_or_none(choice.get("finish_reason"))},
         )
 
     async def _choice_logprobs(self, request: Request) -> Response:
@@ -146,23 +227,27 @@ class OpenAICompatBackend:
         """
         if not request.labels:
             raise PermanentBackendError("choice_logprobs needs at least one label")
-        completion = await self._client.chat.completions.create(
-            model=self.model,
-            messages=_chat(request.messages),  # type: ignore[arg-type]
-            temperature=0.0,
-            max_tokens=1,
-            logprobs=True,
-            top_logprobs=self.top_logprobs,
-        )
-        choice = completion.choices[0]
-        if choice.logprobs is None or not choice.logprobs.content:
+        body: dict[str, object] = {
+            "messages": _chat(request.messages),
+            "model": self.model,
+            "logprobs": True,
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "top_logprobs": self.top_logprobs,
+        }
+        completion = await self._post("chat/completions", body)
+        choice = completion["choices"][0]  # type: ignore[index]
+        logprobs = choice.get("logprobs")
+        content = logprobs.get("content") if logprobs is not None else None
+        if not content:
             raise PermanentBackendError(f"{self.identity} returned no logprobs; it cannot score options")
-        first = choice.logprobs.content[0]
+        first = content[0]
+        alternatives = first["top_logprobs"]
         found: dict[str, float] = {}
-        for alternative in first.top_logprobs:
-            label = _match(_text(alternative.token, "token"), request.labels)
+        for alternative in alternatives:
+            label = _match(_text(alternative["token"], "token"), request.labels)
             if label is not None:
-                found[label] = found.get(label, 0.0) + _probability(alternative.logprob)
+                found[label] = found.get(label, 0.0) + _probability(alternative["logprob"])
         mass = sum(found.values())
         label_probs: dict[str, float | None] = {
             label: (found[label] / mass if label in found and mass > 0 else None) for label in request.labels
@@ -174,7 +259,7 @@ class OpenAICompatBackend:
             valid_mass=mass,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
-            extra={"first_token": _text(first.token, "token"), "top_k": len(first.top_logprobs)},
+            extra={"first_token": _text(first["token"], "token"), "top_k": len(alternatives)},
         )
 
     async def _embed(self, request: Request) -> Response:
@@ -184,8 +269,9 @@ class OpenAICompatBackend:
         token instead of a pooled vector; that is refused rather than guessed at.
         """
         text = "\n".join(m.content for m in request.messages)
-        result = await self._client.embeddings.create(model=self.model, input=text, encoding_format="float")
-        vector = result.data[0].embedding if result.data else None
+        result = await self._post("embeddings", {"input": text, "model": self.model, "encoding_format": "float"})
+        data = result.get("data")  # type: ignore[attr-defined]
+        vector = data[0].get("embedding") if data else None
         if not vector or not isinstance(vector, list) or not all(_is_number(x) for x in vector):
             raise PermanentBackendError(
                 f"{self.identity} did not return one flat embedding vector "
@@ -193,21 +279,8 @@ class OpenAICompatBackend:
             )
         return Response(embedding=[float(x) for x in vector], prompt_tokens=_usage(result)[0])
 
-    def _classify(self, exc: openai.APIError) -> Exception:
-        """Transient: timeouts, connection errors, 408/409/429 and 5xx; else permanent."""
-        message = self._scrub(f"{type(exc).__name__}: {exc.message}")
-        if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
-            return TransientBackendError(f"{self.identity}: {message}")
-        if isinstance(exc, openai.APIStatusError):
-            status = exc.status_code
-            text = f"{self.identity}: HTTP {status}: {message}"
-            if status in _TRANSIENT_STATUS or status >= 500:
-                return TransientBackendError(text, retry_after=retry_after_seconds(exc.response.headers))
-            return PermanentBackendError(text)
-        return PermanentBackendError(f"{self.identity}: {message}")
-
     def _scrub(self, text: str) -> str:
-        key = self._client.api_key
+        key = self._api_key
         return text.replace(key, "[redacted]") if key else text
 
 
@@ -266,8 +339,10 @@ def _usage(reply: object) -> tuple[int | None, int | None]:
 
     Counts are bookkeeping, not measurements, so a server that mangles them loses only them.
     """
-    usage = getattr(reply, "usage", None)
-    return _count(getattr(usage, "prompt_tokens", None)), _count(getattr(usage, "completion_tokens", None))
+    usage = reply.get("usage") if isinstance(reply, dict) else None
+    if not isinstance(usage, dict):
+        return None, None
+    return _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens"))
 
 
 def _chat(messages: tuple[Message, ...]) -> list[dict[str, str]]:
@@ -330,8 +405,6 @@ class OpenAIFactory:
 
     def probe(self) -> None:
         """The key is set (or not needed) and ``GET /models`` answers 200; 401/403 and 404 are named."""
-        import httpx
-
         key = _api_key(self.base_url, self.api_key_env)
         url = self.base_url.rstrip("/") + "/models"
         try:
@@ -382,7 +455,7 @@ class OpenAIFamily:
             "default_base_url": OPENAI_BASE_URL,
             "api_key_env": settings.api_key_env,
             "api_key_set": bool(os.environ.get(settings.api_key_env, "").strip()),
-            "versions": {"openai": openai.__version__},
+            "versions": {"httpx": httpx.__version__},
         }
 
 

@@ -27,6 +27,7 @@ __all__ = ["variance_components"]
 
 _RESIDUAL = "residual"
 _MAX_DENSE_CELLS = 1 << 22
+_DENSE_PER_ROW = 4
 _MAX_CONDITION = 1e10
 
 
@@ -73,7 +74,9 @@ def _cell_counts(
 ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
     """Non-empty cells of the two-way table of two code arrays: (row code, column code, count)."""
     key = first.astype(np.int64) * second_size + second
-    if (int(first.max()) + 1) * second_size <= _MAX_DENSE_CELLS:
+    # A dense count costs the size of the whole table, a sort costs the rows: counting is
+    # faster only while the table is not much larger than the data (same cells, same order).
+    if (int(first.max()) + 1) * second_size <= min(_MAX_DENSE_CELLS, _DENSE_PER_ROW * len(key)):
         dense = np.bincount(key)
         cells = np.flatnonzero(dense)
         cell_n = dense[cells].astype(float)
