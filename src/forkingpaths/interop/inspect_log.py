@@ -22,7 +22,10 @@ the user's ``--factor`` levels do not already tell the logs apart.
 
 from __future__ import annotations
 
+import io
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,8 @@ from forkingpaths.interop.imported import FileArg, Imported, ImportedItem, Impor
 from forkingpaths.interop.jsonfiles import field, loads, read_json
 from forkingpaths.results import file_sha256
 
+#: The zip compression method number of Zstandard (APPNOTE.TXT 4.4.5).
+ZSTD = 93
 #: Inspect's score values for a correct and an incorrect answer (inspect_ai.scorer CORRECT, INCORRECT, NOANSWER).
 VALUES = {"C": True, "I": False, "N": False}
 CANNOT_KNOW = [
@@ -54,14 +59,47 @@ def _members(path: Path) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]
             names = archive.namelist()
             if "header.json" not in names:
                 raise DataError(f"{path}: no header.json in the archive (an unfinished log?); names: {', '.join(names[:6])}")
-            header = loads(archive.read("header.json").decode("utf-8"), f"{path}:header.json")
+            header = loads(_member(archive, path, "header.json"), f"{path}:header.json")
             samples = [
-                (f"{path}:{name}", loads(archive.read(name).decode("utf-8"), f"{path}:{name}"))
+                (f"{path}:{name}", loads(_member(archive, path, name), f"{path}:{name}"))
                 for name in sorted(n for n in names if n.startswith("samples/") and n.endswith(".json"))
             ]
-    except (zipfile.BadZipFile, EOFError, OSError, UnicodeDecodeError) as error:
+    except (zipfile.BadZipFile, EOFError, OSError, UnicodeDecodeError, zlib.error) as error:
         raise DataError(f"{path}: not a readable .eval archive, truncated or damaged ({error})") from None
     return header, samples
+
+
+def _member(archive: zipfile.ZipFile, path: Path, name: str) -> str:
+    """One archive member as text; zstd members (what Inspect writes since 2025) need the ``zstandard`` package.
+
+    Python's ``zipfile`` reads stored and deflated members but not zstd ones (before
+    Python 3.14), so those are cut out of the archive by their local header (APPNOTE
+    4.3.7: 30 bytes, then the name and the extra field) and decompressed here.
+    """
+    info = archive.getinfo(name)
+    if info.compress_type != ZSTD:
+        return archive.read(name).decode("utf-8")
+    try:
+        import zstandard
+    except ImportError:
+        raise DataError(
+            f"{path}: the archive is zstd-compressed (Inspect's default); pip install 'forkingpaths[inspect]' (zstandard), "
+            "or convert it with `inspect log convert --to json`"
+        ) from None
+    with path.open("rb") as handle:
+        handle.seek(info.header_offset)
+        local = handle.read(30)
+        if len(local) < 30 or local[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile(f"member {name}: no local file header")
+        handle.seek(info.header_offset + 30 + struct.unpack("<H", local[26:28])[0] + struct.unpack("<H", local[28:30])[0])
+        data = handle.read(info.compress_size)
+    if len(data) < info.compress_size:
+        raise zipfile.BadZipFile(f"member {name} is cut short")
+    try:
+        reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data), read_across_frames=True)
+        return bytes(reader.read()).decode("utf-8")
+    except zstandard.ZstdError as error:
+        raise zipfile.BadZipFile(f"member {name}: {error}") from None
 
 
 def _score(sample: dict[str, Any], scorer: str | None, where: str) -> tuple[str, Any, Any]:
@@ -146,7 +184,7 @@ def _reported(header: dict[str, Any], scorer: str, model: str, index: int) -> li
 
 def _auto_levels(sources: list[Source], trials: list[ImportedTrial]) -> list[str]:
     """Task arguments (and the task name) that differ between logs, as factors, when the user's levels do not tell the logs apart."""
-    if len({tuple(sorted(s.levels.items())) for s in sources}) == len(sources):
+    if len({(tuple(sorted(s.levels.items())), s.detail["model"]) for s in sources}) == len(sources):
         return []
     keys = sorted({k for s in sources for k in s.detail["task_args"]})
     added = [k for k in keys if len({str(s.detail["task_args"].get(k)) for s in sources}) > 1]
@@ -195,6 +233,7 @@ def import_inspect(files: list[FileArg], mapping: dict[str, str]) -> Imported:
         reported += _reported(header, used, model, index) if used else []
         detail = {
             "task": str(eval_.get("task", "")),
+            "model": model,
             "task_args": eval_.get("task_args") or {},
             "epochs": (eval_.get("config") or {}).get("epochs"),
             "status": header.get("status"),

@@ -215,8 +215,8 @@ def _reported(results: dict[str, Any], task: str, model: str, index: int, metric
 
 
 def _auto_levels(sources: list[Source], trials: list[ImportedTrial]) -> list[str]:
-    """Factors read from the task configs (task name, n-shot) when the user's levels do not tell the files apart."""
-    named = {tuple(sorted(s.levels.items())) for s in sources}
+    """Factors read from the task configs (task name, n-shot) when the user's levels (and the model) do not tell the files apart."""
+    named = {(tuple(sorted(s.levels.items())), s.detail.get("model")) for s in sources}
     added = []
     if len(named) < len(sources):
         for key in ("task", "n_shot"):
@@ -267,6 +267,7 @@ def import_lmeval(files: list[FileArg], mapping: dict[str, str]) -> Imported:
                 "results": str(results_path),
                 "results_sha256": file_sha256(results_path),
                 "task": task,
+                "model": model,
                 "n_shot": (results.get("n-shot") or {}).get(task),
                 "lm_eval_version": results.get("lm_eval_version"),
                 "model_args": (results.get("config") or {}).get("model_args"),
