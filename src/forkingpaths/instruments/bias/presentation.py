@@ -1,0 +1,6 @@
+"""placeholder"""
+from forkingpaths.report.parts import NoPresentation
+
+
+class BiasPresentation(NoPresentation):
+    pass
