@@ -36,15 +36,14 @@ def test_bbq_bias_scores_equal_a_hand_computed_example() -> None:
     assert result["n_templates"] == 2 and result["s_dis"]["lower"] <= 0.5 <= result["s_dis"]["upper"]
 
 
-def _gap_data(rng: np.random.Generator, n_templates: int, effect: float) -> tuple[pd.DataFrame, np.ndarray]:
-    template_effect = rng.normal(0, 1, n_templates)
-    rows = []
-    for t in range(n_templates):
-        for draw in range(3):
-            base = template_effect[t] + rng.normal(0, 0.3)
-            rows.append({"t": f"t{t}", "draw": draw, "A": base + effect + rng.normal(0, 0.5) + 0.4 * template_effect[t] * rng.normal(), "B": base + rng.normal(0, 0.5)})
-    frame = pd.DataFrame(rows).set_index(["t", "draw"])
-    return frame[["A", "B"]], frame.index.get_level_values("t").to_numpy()
+def _gap_data(rng: np.random.Generator, n_templates: int, effect: float, draws: int = 3) -> tuple[pd.DataFrame, np.ndarray]:
+    """Scores of groups A and B on the same variants: a template effect shared by both, a gap that
+    varies by template (so the clustered interval has work to do), and variant noise."""
+    template_effect = np.repeat(rng.normal(0, 1, n_templates), draws)
+    template_gap = np.repeat(effect + rng.normal(0, 0.3, n_templates), draws)
+    base = template_effect + rng.normal(0, 0.3, n_templates * draws)
+    wide = pd.DataFrame({"A": base + template_gap + rng.normal(0, 0.5, base.size), "B": base + rng.normal(0, 0.5, base.size)})
+    return wide, np.repeat([f"t{t}" for t in range(n_templates)], draws)
 
 
 def test_clustered_gap_interval_matches_statsmodels_cluster_robust_ols() -> None:
@@ -87,7 +86,7 @@ def test_gap_interval_covers_at_small_template_counts() -> None:
     rng = np.random.default_rng(2026)
     hits = 0
     runs = 400
-    for _ in range(runs):
+    for _ in range(runs):  # the template-level gap has mean 0.3
         wide, templates = _gap_data(rng, 8, 0.3)
         [gap] = scores.paired_gaps(wide, templates, 0.95, 1, 0)
         hits += gap["lower"] <= 0.3 <= gap["upper"]

@@ -233,7 +233,7 @@ class BiasInstrument(SingleStage):
         levels = trial.levels
         control = levels.get("control", "none")
         perturbed = self.perturb(item, control)
-        common = {"task": item.task, "template_id": item.template_id, "group": item.group, "filler": item.filler}
+        common: dict[str, Any] = {"task": item.task, "template_id": item.template_id, "group": item.group, "filler": item.filler}
         request, response = done[0].request, done[0].response
         empty: dict[str, Any] = dict.fromkeys(
             ("probs", "rating", "score", "decision", "chosen", "correct", "biased_answer", "unknown_answer", "selected_group", "selected_position", "candidate_groups")

@@ -119,16 +119,12 @@ class BiasPresentation(NoPresentation):
         return [table]
 
     def validity_evidence(self, source: RunSource) -> dict[str, list[str]]:
-        items = source.items
-        facts: dict[str, list[str]] = {}
-        slots: dict[str, set[str]] = {}
-        for item in items:
-            if item.get("task") == "rating":
-                slots.setdefault(str(item["slot"]), set()).add(str(item["group"]))
-        groups = [f"slot {{{s}}}: {len(g)} groups ({', '.join(sorted(g))})" for s, g in slots.items()]
-        tasks = sorted({str(i.get("task")) for i in items})
-        controls = source.spec.get("factors", {}).get("control", ["none"])
-        facts["phenomenon"] = [f"Outcomes: expected rating rescaled to [0, 1] (rating), BBQ answer (choice), top candidate (ranking); tasks here: {', '.join(tasks)}."]
-        facts["representative_data"] = groups + [f"{len(items)} item variants over {len({i.get('template_id') for i in items})} templates."]
-        facts["justification"] = [f"Controls run on the same templates: {', '.join(controls)}; a group gap is called bias only beyond them (the bias-beyond-noise rule)."]
-        return facts
+        design = source.analyses.get("design", default={}) or {}
+        groups = [f"slot {{{slot}}}: {design['n_groups'][slot]} groups ({', '.join(g)})" for slot, g in (design.get("groups") or {}).items()]
+        return {
+            "phenomenon": ["Outcomes: expected rating rescaled to [0, 1] (rating), BBQ answer (choice), top candidate (ranking); "
+                           f"tasks here: {', '.join(design.get('tasks', []))}."],
+            "representative_data": [*groups, f"{design.get('variants')} item variants over {design.get('templates')} templates."],
+            "justification": [f"Controls on the same templates: {', '.join(design.get('controls', []))}; a group gap is called bias "
+                              "only beyond them (the bias-beyond-noise rule)."],
+        }

@@ -46,7 +46,7 @@ def paired_gaps(wide: pd.DataFrame, templates: np.ndarray, level: float, n_resam
     differences (templates are the exchangeable units); q is the Benjamini–Hochberg adjusted
     p over all pairs (stats.benjamini_hochberg).
     """
-    rows = []
+    rows: list[dict[str, Any]] = []
     for a, b in itertools.combinations(wide.columns, 2):
         both = wide[[a, b]].notna().all(axis=1).to_numpy()
         if both.sum() == 0:
@@ -155,7 +155,7 @@ def bbq_intervals(counts: pd.DataFrame, level: float, n_resamples: int, seed: in
 # ------------------------------------------------------------------------------ ranking
 def candidate_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per candidate shown in a ranking trial: its group, displayed position, whether it was selected."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for trial in frame.itertuples():
         groups = list(trial.candidate_groups)
         for position, group in enumerate(groups):
