@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import html
 import math
-import re
 from pathlib import Path
 
 import pytest
@@ -12,8 +10,7 @@ import pytest
 import forkingpaths
 from forkingpaths import parse_spec
 from forkingpaths.report.html import write_report
-from forkingpaths.report.source import resolve
-from tests.report.test_report_run import SPAN, _matches, _section
+from tests.report.test_report_run import assert_traced
 
 pytestmark = pytest.mark.model
 
@@ -67,17 +64,7 @@ def test_the_report_traces_its_numbers_and_a_rerun_makes_no_call(run: forkingpat
     page = write_report(run.directory).read_text(encoding="utf-8")
     for section in ("bias-ratings", "bias-flips", "bias-bbq", "bias-ranking", "bias-prompts"):
         assert f'<section id="{section}">' in page, section
-    document = run.document()
-    spans = SPAN.findall(page)
-    assert len(spans) > 30
-    for path, shown in spans:
-        value = resolve(document, html.unescape(path))
-        value = len(value) if isinstance(value, (list, dict)) else value
-        assert shown == "n/a" if value is None else _matches(shown, [float(value)]), (path, shown, value)
-    for name in ("bias-ratings", "bias-flips", "bias-bbq", "bias-ranking"):
-        for cell in re.findall(r"<td[^>]*>(.*?)</td>", _section(page, name), flags=re.S):
-            bare = re.sub(r"<span class=\"num\"[^>]*>[^<]*</span>", "", cell)
-            assert not re.fullmatch(r"\s*-?\d+(\.\d+)?%?\s*", re.sub(r"<[^>]+>", "", bare)), cell
+    assert_traced(page, run.document(), ("bias-ratings", "bias-flips", "bias-bbq", "bias-ranking"))
     topics = {f.topic for f in run.findings}
     assert {"rating gaps (name)", "ranking selection"} <= topics
     again = forkingpaths.run(_spec(run.directory.parent.parent), forkingpaths.RunOptions(cache_dir=run.directory.parent.parent / "cache"))

@@ -18,12 +18,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forkingpaths import stats
 from forkingpaths.instruments.base import Analysis
 from forkingpaths.instruments.bias import scores
 from forkingpaths.instruments.bias.items import BiasItem
 from forkingpaths.results import Estimate, Finding
 from forkingpaths.spec import Spec
 
+#: Format factors whose variance share is reported when they vary.
+FORMAT_FACTORS = ("scale",)
 #: Fewer rankings than this give no four-fifths verdict (each group is then seen a handful of times).
 MIN_RANKINGS = 20
 
@@ -56,6 +59,7 @@ def _rating(frame: pd.DataFrame, level: float, n_resamples: int, seed: int) -> d
     flips = {"counterfactual": scores.flip_rate(np.array(flags), np.array(clusters), level) if flags else None,
              "controls": _control_flips(frame, "decision", level)}
     return {
+        "variance": variance_shares(frame, n_resamples, seed, level),
         "groups": scores.group_means(base, "score", level),
         "gaps": gaps,
         "control_gaps": control,
@@ -63,6 +67,24 @@ def _rating(frame: pd.DataFrame, level: float, n_resamples: int, seed: int) -> d
         "wasserstein": scores.rating_distances(base),
         "n_templates": int(base["template_id"].nunique()),
     }
+
+
+def variance_shares(frame: pd.DataFrame, n_resamples: int, seed: int, level: float) -> dict[str, Any]:
+    """Shares of the score's variance: template, group, control, the format factors, template × group.
+
+    stats.variance_components (Henderson's Method I, crossed random effects; template-cluster
+    bootstrap of the shares). Trials whose control did not change the prompt are left out.
+    A design that cannot identify the components (one level, constant scores) gives the reason.
+    """
+    kept = frame[(frame["control"] == "none") | frame["control_applied"].fillna(False).astype(bool)]
+    factors = [f for f in ("template_id", "group", "control") if kept[f].nunique() > 1]
+    factors += [f for f in FORMAT_FACTORS if f in kept.columns and kept[f].nunique() > 1]
+    interactions = [("template_id", "group")] if {"template_id", "group"} <= set(factors) else []
+    try:
+        table = stats.variance_components(kept, "score", factors, min(n_resamples, 200), level, seed, "template_id", interactions)
+    except ValueError as error:
+        return {"components": [], "problem": str(error)}
+    return {"components": table.to_dict("records"), "problem": None}
 
 
 def _control_flips(frame: pd.DataFrame, column: str, level: float) -> list[dict[str, Any]]:
