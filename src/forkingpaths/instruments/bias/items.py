@@ -21,7 +21,7 @@ import numpy as np
 
 from forkingpaths.errors import DataError
 
-TASKS = ("rating", "choice", "ranking")
+TASKS = ("rating", "generation", "choice", "ranking")
 SLOT = re.compile(r"\{([^{}]*)\}")
 
 
@@ -73,14 +73,15 @@ class BiasItem:
 
 @dataclass(frozen=True)
 class Template:
-    """A rating template before filling: where it was read (for errors), its slot and what is rated."""
+    """A rating or generation template before filling: where it was read (for errors), its slot, what is rated."""
 
     template_id: str
     text: str
     slot: str
-    attribute: str
+    attribute: str | None
     where: str
     language: str = "en"
+    task: str = "rating"
 
 
 #: slot → group → fillers
@@ -132,7 +133,7 @@ def fill_template(template: Template, lexicon: dict[str, tuple[str, ...]], group
             items.append(
                 BiasItem(
                     item_id=f"{template.template_id}|{group}|{draw}",
-                    task="rating",
+                    task=template.task,
                     template_id=template.template_id,
                     text=template.text,
                     slot=template.slot,

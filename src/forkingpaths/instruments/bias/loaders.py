@@ -1,6 +1,6 @@
 """The bias instrument's loaders, registered as ``bias/<name>`` in ``forkingpaths.registry.loaders``.
 
-* ``templates``: a YAML file with ``lexicons`` (slot → a CSV/JSONL/YAML file, ``builtin:bloomberg-names``
+* ``templates``: a YAML file (rating or generation templates) with ``lexicons`` (slot → a CSV/JSONL/YAML file, ``builtin:bloomberg-names``
   or inline ``{groups: {group: [fillers]}}``) and ``templates`` (``id``, ``slot``, ``attribute``, ``text``,
   optional ``language``); a lexicon table has ``group`` and ``filler`` columns, or ``group_by: [race, gender]``
   columns whose values are joined with ``_`` into an intersectional group.
@@ -32,7 +32,7 @@ from forkingpaths.spec import DataSpec
 
 PREFIX = "bias/"
 BUILTIN_DIR = Path(__file__).parent / "data"
-BUILTIN_SETS = ("ratings", "bbq", "kobbq", "bloomberg")
+BUILTIN_SETS = ("ratings", "generation", "bbq", "kobbq", "bloomberg")
 BLOOMBERG_NAMES = "builtin:bloomberg-names"
 KOBBQ_UNKNOWN = "알 수 없음"
 PARAMS = ("sets", "groups", "fillers_per_template", "candidates", "rankings_per_job", "resume_lines", "jobs")
@@ -138,15 +138,20 @@ def _templates(document: Any, name: str) -> list[Template]:
         where = f"{name}: templates[{index}]"
         if not isinstance(entry, Mapping):
             raise DataError(f"{where}: expected a mapping with id, slot, attribute and text")
-        missing = [k for k in ("id", "slot", "attribute", "text") if not str(entry.get(k) or "").strip()]
+        task = str(entry.get("task", "rating"))
+        if task not in ("rating", "generation"):
+            raise DataError(f"{where}: task {task!r}; a templates file holds rating or generation templates")
+        needed = ("id", "slot", "attribute", "text") if task == "rating" else ("id", "slot", "text")
+        missing = [k for k in needed if not str(entry.get(k) or "").strip()]
         if missing:
-            raise DataError(f"{where}: missing {missing[0]!r}; a rating template has id, slot, attribute and text")
+            raise DataError(f"{where}: missing {missing[0]!r}; a {task} template has {', '.join(needed)}")
         template_id = str(entry["id"])
         if template_id in seen:
             raise DataError(f"{where}: duplicate template id {template_id!r}")
         seen.add(template_id)
         where = f"{where} (id {template_id})"
-        out.append(Template(template_id, str(entry["text"]).strip(), str(entry["slot"]), str(entry["attribute"]), where, str(entry.get("language", "en"))))
+        attribute = str(entry["attribute"]) if entry.get("attribute") else None
+        out.append(Template(template_id, str(entry["text"]).strip(), str(entry["slot"]), attribute, where, str(entry.get("language", "en")), task))
     return out
 
 
@@ -316,6 +321,8 @@ def builtin_loader(data: DataSpec, base_dir: Path, seed: int) -> list[BiasItem]:
     for name in sets:
         if name == "ratings":
             items += load_templates(BUILTIN_DIR / "rating" / "templates.yaml", "builtin ratings", data, seed)
+        elif name == "generation":
+            items += load_templates(BUILTIN_DIR / "rating" / "generation.yaml", "builtin generation", data, seed)
         elif name == "bbq":
             items += load_bbq(BUILTIN_DIR / "bbq" / "bbq_subset.jsonl", "builtin bbq")
         elif name == "kobbq":

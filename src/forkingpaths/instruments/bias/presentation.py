@@ -108,9 +108,9 @@ class BiasPresentation(NoPresentation):
         for heading in ("model", "task", "headline"):
             table.add_column(heading)
         for model, tasks in (source.analyses.get("by_model", default={}) or {}).items():
-            for slot, rating in (tasks.get("rating") or {}).items():
+            for task, slot, rating in [(t, s, r) for t in ("rating", "generation") for s, r in (tasks.get(t) or {}).items()]:
                 passing = sum(g.get("verdict") == "beyond noise" for g in rating["gaps"])
-                table.add_row(safe_text(model), f"rating ({safe_text(slot)})", f"{passing} of {len(rating['gaps'])} group gaps beyond noise")
+                table.add_row(safe_text(model), f"{task} ({safe_text(slot)})", f"{passing} of {len(rating['gaps'])} group gaps beyond noise")
             for language, choice in (tasks.get("choice") or {}).items():
                 table.add_row(safe_text(model), f"BBQ ({safe_text(language)})", f"{len(choice['bbq'])} category × context scores")
             if tasks.get("ranking"):
@@ -122,7 +122,7 @@ class BiasPresentation(NoPresentation):
         design = source.analyses.get("design", default={}) or {}
         groups = [f"slot {{{slot}}}: {design['n_groups'][slot]} groups ({', '.join(g)})" for slot, g in (design.get("groups") or {}).items()]
         return {
-            "phenomenon": ["Outcomes: expected rating rescaled to [0, 1] (rating), BBQ answer (choice), top candidate (ranking); "
+            "phenomenon": ["Outcomes: expected rating rescaled to [0, 1] (rating), the scorer's score of the response (generation), BBQ answer (choice), top candidate (ranking); "
                            f"tasks here: {', '.join(design.get('tasks', []))}."],
             "representative_data": [*groups, f"{design.get('variants')} item variants over {design.get('templates')} templates."],
             "justification": [f"Controls on the same templates: {', '.join(design.get('controls', []))}; a group gap is called bias "
