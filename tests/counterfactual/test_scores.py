@@ -32,8 +32,28 @@ def test_bbq_bias_scores_equal_a_hand_computed_example() -> None:
     assert point["accuracy"] == pytest.approx(1 / 3)
     assert point["s_dis"] == pytest.approx(0.5)
     assert point["s_amb"] == pytest.approx(1 / 3)
-    result = scores.bbq_intervals(scores.bbq_counts(_bbq_frame()), 0.95, 500, 0)
+    result = scores.bbq_intervals(scores.bbq_counts(_bbq_frame()), 0.95)
     assert result["n_templates"] == 2 and result["s_dis"]["lower"] <= 0.5 <= result["s_dis"]["upper"]
+    # linearised SE of s_DIS by hand: r = 3/4, U = 4; z_t = 2(b_t − r·u_t)/U: t1 (b 2, u 3) → −0.125, t2 (b 1, u 1) → 0.125
+    se = np.sqrt(2 / 1 * (0.125**2 + 0.125**2))
+    assert result["s_dis"]["se"] == pytest.approx(se)
+    assert result["s_dis"]["upper"] == pytest.approx(0.5 + scipy.stats.t.ppf(0.975, 1) * se)
+
+
+def test_bbq_intervals_cover_at_six_templates() -> None:
+    """Seeded, bounded simulation: 300 data sets of 6 templates × 8 answers; true s_DIS 0.3, accuracy 0.3."""
+    rng = np.random.default_rng(13)
+    hits = {"s_dis": 0, "accuracy": 0, "s_amb": 0}
+    truth = {"s_dis": 0.3, "accuracy": 0.3, "s_amb": 0.7 * 0.3}
+    runs = 300
+    for _ in range(runs):
+        u = rng.binomial(8, 0.7, 6)
+        counts = pd.DataFrame({"n": 8, "correct": rng.binomial(8, 0.3, 6), "biased": rng.binomial(u, np.clip(rng.normal(0.65, 0.1, 6), 0, 1)), "non_unknown": u}).astype(float)
+        result = scores.bbq_intervals(counts, 0.95)
+        for key in hits:
+            hits[key] += result[key]["lower"] <= truth[key] <= result[key]["upper"]
+    for key, count in hits.items():
+        assert 0.91 <= count / runs <= 0.98, (key, count / runs)  # binomial sd at 0.95 and 300 runs is 0.013
 
 
 def _gap_data(rng: np.random.Generator, n_templates: int, effect: float, draws: int = 3) -> tuple[pd.DataFrame, np.ndarray]:

@@ -6,18 +6,20 @@ from typing import Any
 
 from forkingpaths.spec import Spec, parse_spec
 
-DEMO_TEMPLATES = 30
+DEMO_TEMPLATES = 22
 
 
 def bias_demo(limit: int | None = None) -> Spec:
     """Rating templates (names and nationalities), a BBQ subset and résumé rankings on the embedded model.
 
     The 12 built-in rating templates with one seeded filler per group (8 race × gender name
-    groups, 6 regional nationality groups), 12 BBQ examples (3 templates, ambiguous and
-    disambiguated), and 4 rankings of 4 candidates (one per job, résumés cut to their first
-    8 lines), under the controls none, typo, synonym, neutral-swap, irrelevant, sentence-order
-    and candidate-order. A control that cannot change an item's prompt renders the same
-    request as ``none`` and costs no call. ``limit`` keeps the first N templates.
+    groups, 6 regional nationality groups), the 24 BBQ rows of three categories (Age,
+    Nationality, Religion: 2 templates each, ambiguous and disambiguated, negative and
+    non-negative question), and 4 rankings of 4 candidates (one per job, résumés cut to their
+    first 8 lines), under the controls none, typo, neutral-swap, irrelevant and
+    candidate-order (synonym and sentence-order are left out to keep the demo short). A
+    control that cannot change an item's prompt renders the same request as ``none`` and
+    costs no call. ``limit`` keeps the first N templates.
     """
     return parse_spec(_demo_dict(limit or DEMO_TEMPLATES), "built-in demo spec")
 
@@ -30,10 +32,11 @@ def _demo_dict(limit: int) -> dict[str, Any]:
             "loader": "builtin",
             "params": {"sets": ["ratings", "bbq", "bloomberg"], "fillers_per_template": 1, "candidates": 4,
                        "rankings_per_job": 1, "resume_lines": 8},
+            "filter": {"category": ["Age", "Nationality", "Religion"]},
             "limit": limit,
         },
         "models": ["llamacpp"],
-        "factors": {"control": ["none", "typo", "synonym", "neutral-swap", "irrelevant", "sentence-order", "candidate-order"]},
+        "factors": {"control": ["none", "typo", "neutral-swap", "irrelevant", "candidate-order"]},
         "seed": 20260613,
         "concurrency": 1,
         "output_dir": "runs",

@@ -336,7 +336,11 @@ FILTER_FIELDS = ("task", "category", "context_condition", "language", "template_
 
 
 def load_bias_items(data: DataSpec, base_dir: Path, seed: int) -> list[BiasItem]:
-    """Items of the spec's ``data`` section: loader, ``filter`` (on :data:`FILTER_FIELDS`), ``limit`` (first N templates)."""
+    """Items of the spec's ``data`` section: loader, ``filter`` (on :data:`FILTER_FIELDS`), ``limit`` (first N templates).
+
+    A filter keeps the items whose field is in its list, and the items that do not have the field at all
+    (a rating template has no BBQ ``category``), so one filter can cut one set of a mixed run.
+    """
     name = data.loader.removeprefix(PREFIX)
     if PREFIX + name not in registry.loaders:
         known = [e.name.removeprefix(PREFIX) for e in registry.loaders.entries() if e.name.startswith(PREFIX)]
@@ -346,7 +350,7 @@ def load_bias_items(data: DataSpec, base_dir: Path, seed: int) -> list[BiasItem]
     for field, wanted in data.filter.items():
         if field not in FILTER_FIELDS:
             raise DataError(f"data.filter.{field}: bias items can be filtered by {', '.join(FILTER_FIELDS)}")
-        items = [item for item in items if getattr(item, field) in wanted]
+        items = [item for item in items if getattr(item, field) is None or getattr(item, field) in wanted]
     if data.limit:
         keep = list(dict.fromkeys(item.template_id for item in items))[: data.limit]
         items = [item for item in items if item.template_id in set(keep)]

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats as scipy_stats
 
 from forkingpaths import stats
 
@@ -132,23 +133,32 @@ def bbq_bias_scores(counts: pd.DataFrame) -> dict[str, float]:
     return {"accuracy": accuracy, "s_dis": s, "s_amb": (1.0 - accuracy) * s}
 
 
-def bbq_intervals(counts: pd.DataFrame, level: float, n_resamples: int, seed: int) -> dict[str, Any]:
-    """:func:`bbq_bias_scores` with template-cluster bootstrap percentile intervals.
+def bbq_intervals(counts: pd.DataFrame, level: float) -> dict[str, Any]:
+    """:func:`bbq_bias_scores` with template-clustered Taylor-linearisation t intervals.
 
-    Each replicate draws the templates with replacement (stats.cluster_resample_counts) and
-    recomputes the ratio statistics from the weighted counts (Davison & Hinkley 1997, §3.8).
+    Each score is a smooth function of template totals (accuracy C/N, s_DIS = 2B/U − 1,
+    s_AMB = (1 − C/N)(2B/U − 1)). With per-template influence values z_t (the gradient of the
+    score times template t's deviations: for accuracy a, (c_t − a·n_t)/N; for the bias ratio r,
+    (b_t − r·u_t)/U), SE² = G/(G − 1)·Σ_t z_t² (the CR1 variance of a ratio estimator) and the
+    interval is estimate ± t(G − 1)·SE. Sources: Cochran (1977), Sampling Techniques, §6.4
+    (ratio estimators); Cameron & Miller (2015), §VI.C (CR1, t(G − 1)). Checked by a seeded
+    coverage simulation with 5-20 templates (tests/counterfactual/test_scores.py).
     """
     point = bbq_bias_scores(counts)
-    weights = stats.cluster_resample_counts(len(counts), n_resamples, np.random.default_rng(seed)).astype(float)
-    sums = weights @ counts[["n", "correct", "biased", "non_unknown"]].to_numpy(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        accuracy = sums[:, 1] / sums[:, 0]
-        s = 2.0 * sums[:, 2] / sums[:, 3] - 1.0
-    replicates = {"accuracy": accuracy, "s_dis": s, "s_amb": (1.0 - accuracy) * s}
-    out: dict[str, Any] = {"n_templates": len(counts), "n": int(counts["n"].sum()), "method": "cluster-bootstrap(template)"}
-    for name, values in replicates.items():
-        lower, upper = stats.percentile_bounds(values[:, None], level)[:, 0] if np.isfinite(values).any() else (np.nan, np.nan)
-        out[name] = {"estimate": point[name], "lower": float(lower), "upper": float(upper)}
+    n, c, b, u = (counts[k].to_numpy(float) for k in ("n", "correct", "biased", "non_unknown"))
+    g = len(counts)
+    a, s = point["accuracy"], point["s_dis"]
+    r = (s + 1.0) / 2.0
+    z_a = (c - a * n) / n.sum()
+    z_r = (b - r * u) / u.sum() if u.sum() > 0 else np.full(g, np.nan)
+    influence = {"accuracy": z_a, "s_dis": 2.0 * z_r, "s_amb": -s * z_a + (1.0 - a) * 2.0 * z_r}
+    crit = float(scipy_stats.t.ppf(0.5 + level / 2.0, g - 1)) if g > 1 else float("nan")
+    out: dict[str, Any] = {"n_templates": g, "n": int(n.sum()), "method": "cluster-t(template), linearised ratio"}
+    for name, z in influence.items():
+        se = float(np.sqrt(g / (g - 1) * np.sum(z**2))) if g > 1 else float("nan")
+        ok = g > 1 and np.isfinite(se) and np.isfinite(point[name])
+        out[name] = {"estimate": point[name], "lower": point[name] - crit * se if ok else None,
+                     "upper": point[name] + crit * se if ok else None, "se": se if ok else None}
     return out
 
 
