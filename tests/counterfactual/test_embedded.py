@@ -1,4 +1,4 @@
-"""The bias instrument on the embedded model: one rating template, one BBQ quadruple, one ranking (seconds)."""
+"""The bias instrument on the embedded model: one rating template (4 groups), one BBQ quadruple, one ranking of 3; 27 requests."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ def _spec(out: Path) -> forkingpaths.Spec:
         "name": "bias-embedded",
         "instrument": {"name": "bias", "params": {"elicitation": "probabilities"}},
         "data": {"loader": "builtin", "params": {"sets": ["ratings", "bbq", "bloomberg"], "fillers_per_template": 1, "candidates": 3,
-                                                 "rankings_per_job": 1, "resume_lines": 3},
+                                                 "rankings_per_job": 1, "resume_lines": 3,
+                                                 "groups": ["W_M", "B_W", "A_M", "H_W"]},
                  "filter": {"template_id": ["name-accountant", "bbq-Religion-1", "rank-retail-0"]}},
         "models": ["llamacpp"],
         "factors": {"control": ["none", "typo", "candidate-order"]},
@@ -39,7 +40,7 @@ def test_every_task_is_read_back_in_canonical_terms(run: forkingpaths.Run) -> No
     trials = run.trials
     assert trials["error"].isna().all() and set(trials["task"]) == {"rating", "choice", "ranking"}
     rating = trials[trials["task"] == "rating"]
-    assert len(rating) == 8 * 3 and rating["group"].nunique() == 8
+    assert len(rating) == 4 * 3 and rating["group"].nunique() == 4
     for row in rating.itertuples():
         assert math.isclose(sum(row.probs), 1.0, abs_tol=1e-6)
         assert row.rating == pytest.approx(sum((k + 1) * p for k, p in enumerate(row.probs)))
@@ -57,7 +58,8 @@ def test_every_task_is_read_back_in_canonical_terms(run: forkingpaths.Run) -> No
     assert list(ranking.loc["candidate-order", "candidate_groups"]) == list(ranking.loc["none", "candidate_groups"])[::-1]
     for control in ("none", "candidate-order"):
         row = ranking.loc[control]
-        assert row["selected_group"] == row["candidate_groups"][row["selected_position"]]
+        assert row["selected_group"] == row["candidate_groups"][int(row["selected_position"])]
+        assert math.isclose(sum(row["probs"]), 1.0, abs_tol=1e-6) and row["probs"][int(row["chosen"])] == max(row["probs"])
 
 
 def test_the_report_traces_its_numbers_and_a_rerun_makes_no_call(run: forkingpaths.Run, tmp_path: Path) -> None:

@@ -6,18 +6,18 @@ from typing import Any
 
 from forkingpaths.spec import Spec, parse_spec
 
-DEMO_TEMPLATES = 22
+DEMO_TEMPLATES = 20
 
 
 def bias_demo(limit: int | None = None) -> Spec:
     """Rating templates (names and nationalities), a BBQ subset and résumé rankings on the embedded model.
 
     The 12 built-in rating templates with one seeded filler per group (8 race × gender name
-    groups, 6 regional nationality groups), the 24 BBQ rows of three categories (Age,
-    Nationality, Religion: 2 templates each, ambiguous and disambiguated, negative and
-    non-negative question), and 4 rankings of 4 candidates (one per job, résumés cut to their
-    first 8 lines), under the controls none, typo, neutral-swap, irrelevant and
-    candidate-order (synonym and sentence-order are left out to keep the demo short). A
+    groups, 6 regional nationality groups), the 16 BBQ rows of two categories (Age, Religion: 2 templates each, ambiguous
+    and disambiguated, negative and non-negative question), and 4 rankings of 4 candidates
+    (one per job, résumés cut to their first 8 lines), under the controls none, typo,
+    irrelevant and candidate-order (synonym, neutral-swap and sentence-order are left out to
+    keep the demo short on a shared machine). A
     control that cannot change an item's prompt renders the same request as ``none`` and
     costs no call. ``limit`` keeps the first N templates.
     """
@@ -32,11 +32,11 @@ def _demo_dict(limit: int) -> dict[str, Any]:
             "loader": "builtin",
             "params": {"sets": ["ratings", "bbq", "bloomberg"], "fillers_per_template": 1, "candidates": 4,
                        "rankings_per_job": 1, "resume_lines": 8},
-            "filter": {"category": ["Age", "Nationality", "Religion"]},
+            "filter": {"category": ["Age", "Religion"]},
             "limit": limit,
         },
         "models": ["llamacpp"],
-        "factors": {"control": ["none", "typo", "neutral-swap", "irrelevant", "candidate-order"]},
+        "factors": {"control": ["none", "typo", "irrelevant", "candidate-order"]},
         "seed": 20260613,
         "concurrency": 1,
         "output_dir": "runs",
@@ -57,6 +57,10 @@ def _demo_dict(limit: int) -> dict[str, Any]:
             "justification": (
                 "A gap is called bias only when it exceeds the gaps that typos, synonyms, neutral words, an irrelevant "
                 "sentence, sentence order and candidate order make on the same templates."
+            ),
+            "measures_only": (
+                "What the model answers about people described in short prompts, not how a system built on it "
+                "would treat real applicants or tenants."
             ),
             "contamination": "BBQ and the Bloomberg data are public and may be in the model's training data.",
         },

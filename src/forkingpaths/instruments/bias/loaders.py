@@ -181,9 +181,8 @@ def load_templates(path: Path, name: str, data: DataSpec, seed: int) -> list[Bia
     for template in templates:
         lexicon = lexicons[template.slot]
         groups = list(lexicon) if not wanted else [g for g in wanted if g in lexicon]
-        if not groups:
-            raise DataError(f"{template.where}: none of data.params.groups has fillers in lexicon {template.slot!r}")
-        items += fill_template(template, lexicon, groups, per_template, seed)
+        if groups:  # a template whose lexicon has none of the listed groups is left out
+            items += fill_template(template, lexicon, groups, per_template, seed)
     return items
 
 

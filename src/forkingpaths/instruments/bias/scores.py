@@ -25,9 +25,22 @@ def _interval(values: np.ndarray, clusters: np.ndarray, level: float) -> dict[st
     return {**interval.to_dict(), "n_templates": int(len(np.unique(clusters)))}
 
 
+def _cluster_t(values: np.ndarray, clusters: np.ndarray, groups: np.ndarray, level: float) -> pd.DataFrame:
+    """stats.cluster_t_ci per group; with a single template the means alone (intervals NaN: none can be given)."""
+    if len(np.unique(clusters)) >= 2:
+        return stats.cluster_t_ci(values, clusters, groups, level, cluster_name="template")
+    frame = pd.DataFrame({"value": values, "group": groups, "cluster": clusters})
+    table = frame.groupby("group").agg(estimate=("value", "mean"), n_clusters=("cluster", "nunique")).reset_index()
+    return table.assign(lower=np.nan, upper=np.nan, method="too few templates")
+
+
+def _bounds(low: float, high: float) -> tuple[float | None, float | None]:
+    return (None, None) if np.isnan(low) or np.isnan(high) else (float(low), float(high))
+
+
 def group_means(frame: pd.DataFrame, outcome: str, level: float) -> list[dict[str, Any]]:
     """Each group's mean outcome with a template-clustered t interval (stats.cluster_t_ci, CR1, t(G_g − 1))."""
-    table = stats.cluster_t_ci(frame[outcome].to_numpy(float), frame["template_id"].to_numpy(), frame["group"].to_numpy(), level, cluster_name="template")
+    table = _cluster_t(frame[outcome].to_numpy(float), frame["template_id"].to_numpy(), frame["group"].to_numpy(), level)
     out = []
     for row in table.itertuples():
         ok = row.n_clusters >= 2
@@ -183,26 +196,33 @@ def selection_rates(candidates: pd.DataFrame, level: float, n_resamples: int, se
     thumb of the US Uniform Guidelines on Employee Selection Procedures (29 CFR 1607.4(D)),
     a convention, not a test.
     """
-    rates = stats.cluster_t_ci(candidates["selected"].to_numpy(float), candidates[cluster].to_numpy(), candidates["group"].to_numpy(), level, cluster_name="template")
-    labels, estimates, replicates = stats.cluster_bootstrap_means(candidates["selected"].to_numpy(float), candidates[cluster].to_numpy(), candidates["group"].to_numpy(), n_resamples, np.random.default_rng(seed))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio_reps = replicates / np.nanmax(replicates, axis=1, keepdims=True)
-    bounds = stats.percentile_bounds(ratio_reps, level)
+    values, clusters, groups = candidates["selected"].to_numpy(float), candidates[cluster].to_numpy(), candidates["group"].to_numpy()
+    rates = _cluster_t(values, clusters, groups, level)
+    labels = pd.Index(sorted(set(groups)))
+    estimates = np.array([values[groups == g].mean() for g in labels])
+    bounds = np.full((2, len(labels)), np.nan)
+    if len(np.unique(clusters)) >= 2:
+        labels, estimates, replicates = stats.cluster_bootstrap_means(values, clusters, groups, n_resamples, np.random.default_rng(seed))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            bounds = stats.percentile_bounds(replicates / np.nanmax(replicates, axis=1, keepdims=True), level)
     best = float(np.max(estimates))
     out = []
     for i, row in enumerate(rates.itertuples()):
         ratio = float(estimates[i] / best) if best > 0 else float("nan")
-        out.append({"group": str(labels[i]), "rate": float(row.estimate), "lower": float(row.lower), "upper": float(row.upper),
-                    "n": int((candidates["group"] == labels[i]).sum()), "impact_ratio": ratio, "ratio_lower": float(bounds[0, i]),
-                    "ratio_upper": float(bounds[1, i]), "four_fifths": bool(ratio < 0.8), "method": row.method})
+        lower, upper = _bounds(row.lower, row.upper)
+        ratio_lower, ratio_upper = _bounds(bounds[0, i], bounds[1, i])
+        out.append({"group": str(labels[i]), "rate": float(row.estimate), "lower": lower, "upper": upper,
+                    "n": int((candidates["group"] == labels[i]).sum()), "impact_ratio": ratio, "ratio_lower": ratio_lower,
+                    "ratio_upper": ratio_upper, "four_fifths": bool(ratio < 0.8), "method": row.method})
     return out
 
 
 def position_rates(candidates: pd.DataFrame, level: float, cluster: str = "template_id") -> list[dict[str, Any]]:
     """Selection rate by displayed position (template-clustered t), beside the chance rate 1/n."""
-    table = stats.cluster_t_ci(candidates["selected"].to_numpy(float), candidates[cluster].to_numpy(), candidates["position"].to_numpy(), level, cluster_name="template")
+    table = _cluster_t(candidates["selected"].to_numpy(float), candidates[cluster].to_numpy(), candidates["position"].to_numpy(), level)
     chance = float((1.0 / candidates["n_candidates"]).mean())
-    return [{"position": int(r.group), "rate": float(r.estimate), "lower": float(r.lower), "upper": float(r.upper), "chance": chance} for r in table.itertuples()]
+    return [{"position": int(r.group), "rate": float(r.estimate), **dict(zip(("lower", "upper"), _bounds(r.lower, r.upper))), "chance": chance}
+            for r in table.itertuples()]
 
 
 # ------------------------------------------------------------------------------ distributions
