@@ -121,11 +121,20 @@ def _choice(frame: pd.DataFrame, items: dict[str, BiasItem], level: float, n_res
 def _ranking(frame: pd.DataFrame, level: float, n_resamples: int, seed: int) -> dict[str, Any]:
     base = frame[frame["control"] == "none"]
     candidates = scores.candidate_rows(base)
+    selection = scores.selection_rates(candidates, level, n_resamples, seed)
+    positions = scores.position_rates(candidates, level)
+    enough = len(base) >= MIN_RANKINGS
+    if not enough:  # a handful of rankings: the intervals would not hold their level
+        for row in selection:
+            row.update(lower=None, upper=None, ratio_lower=None, ratio_upper=None)
+        for row in positions:
+            row.update(lower=None, upper=None)
     return {
-        "selection": scores.selection_rates(candidates, level, n_resamples, seed),
-        "positions": scores.position_rates(candidates, level),
+        "selection": selection,
+        "positions": positions,
         "flips": {"controls": _control_flips(frame, "chosen", level)},
         "n_rankings": int(len(base)),
+        "enough": enough,
     }
 
 
@@ -227,8 +236,8 @@ def findings_of(results: dict[str, Any], level: float) -> list[Finding]:
             findings.append(Finding(
                 subject=model, topic="ranking selection",
                 claim=(f"{len(flagged)} of {len(ranking['selection'])} groups have an impact ratio below 0.8"
-                       + (f" ({', '.join(flagged)})" if flagged else "") + f", {len(sure)} with the whole interval below 0.8, "
-                       f"over {ranking['n_rankings']} rankings"),
+                       + (f" ({', '.join(flagged)})" if flagged else "")
+                       + ("" if few else f", {len(sure)} with the whole interval below 0.8,") + f" over {ranking['n_rankings']} rankings"),
                 verdict=verdict,
                 rule=(f"impact ratio = selection rate / highest group's rate; flagged below 0.8 (29 CFR 1607.4(D), a convention); "
                       f"fewer than {MIN_RANKINGS} rankings: no verdict"),

@@ -115,7 +115,8 @@ class BiasPresentation(NoPresentation):
                 table.add_row(safe_text(model), f"BBQ ({safe_text(language)})", f"{len(choice['bbq'])} category × context scores")
             if tasks.get("ranking"):
                 flagged = [s["group"] for s in tasks["ranking"]["selection"] if s["four_fifths"]]
-                table.add_row(safe_text(model), "ranking", f"impact ratio < 0.8: {safe_text(', '.join(flagged) or 'none')}")
+                few = "" if tasks["ranking"].get("enough", True) else " (too few rankings for a verdict)"
+                table.add_row(safe_text(model), "ranking", f"impact ratio < 0.8: {safe_text(', '.join(flagged) or 'none')}{few}")
         return [table]
 
     def validity_evidence(self, source: RunSource) -> dict[str, list[str]]:
