@@ -188,11 +188,11 @@ _instrument_loaders(
     "bias",
     "forkingpaths.instruments.bias.loaders",
     {
-        "templates": "a YAML file of rating templates with a slot and its lexicons (CSV/JSONL/YAML, groups incl. intersectional)",
+        "templates": "a YAML file of rating or generation templates with a slot and its lexicons (CSV/JSONL/YAML, groups incl. intersectional)",
         "bbq": "BBQ JSONL rows (ambiguous and disambiguated contexts, unknown option)",
         "kobbq": "KoBBQ TSV rows (Korean BBQ)",
         "bloomberg": "the Bloomberg 2024 résumé-ranking set (4 jobs, 8 résumés, 800 names of 8 race x gender groups)",
-        "builtin": "data shipped with forkingpaths (sets: ratings, bbq, kobbq, bloomberg)",
+        "builtin": "data shipped with forkingpaths (sets: ratings, generation, bbq, kobbq, bloomberg)",
     },
 )
 importers.register(
