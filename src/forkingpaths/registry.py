@@ -130,6 +130,9 @@ instruments.register(
 )
 instruments.register("judge", "forkingpaths.instruments.judge.instrument:JudgeInstrument", "auditing an LLM judge on labelled response pairs")
 instruments.register("mcq", "forkingpaths.instruments.mcq.instrument:MCQInstrument", "accuracy and consistency on multiple-choice items")
+instruments.register(
+    "bias", "forkingpaths.instruments.bias.instrument:BiasInstrument", "counterfactual demographic gaps against control perturbations"
+)
 backends.register(
     "llamacpp",
     "forkingpaths.models.llamacpp:FAMILY",
@@ -182,12 +185,24 @@ _instrument_loaders(
 importers.register("table", "forkingpaths.interop.table:import_table", "CSV/JSONL/Parquet of per-item scores: long (item, model, correct, design columns) or wide (item x model)")
 importers.register("lm-eval", "forkingpaths.interop.lmeval:import_lmeval", "lm-evaluation-harness samples_<task>_<date>.jsonl with its results_<date>.json")
 importers.register("inspect", "forkingpaths.interop.inspect_log:import_inspect", "Inspect AI logs (.eval archives or .json)")
+_instrument_loaders(
+    "bias",
+    "forkingpaths.instruments.bias.loaders",
+    {
+        "templates": "a YAML file of rating or generation templates with a slot and its lexicons (CSV/JSONL/YAML, groups incl. intersectional)",
+        "bbq": "BBQ JSONL rows (ambiguous and disambiguated contexts, unknown option)",
+        "kobbq": "KoBBQ TSV rows (Korean BBQ)",
+        "bloomberg": "the Bloomberg 2024 résumé-ranking set (4 jobs, 8 résumés, 800 names of 8 race x gender groups)",
+        "builtin": "data shipped with forkingpaths (sets: ratings, generation, bbq, kobbq, bloomberg)",
+    },
+)
 executors.register("asyncio", "forkingpaths.execution.executor:local_executor", "every request from this process (asyncio)")
 executors.register(
     "ray", "forkingpaths.execution.ray_executor:ray_executor", "requests from Ray actors", requires=("ray",), extra="ray"
 )
 examples.register("values", "forkingpaths.instruments.survey.examples:values_demo", "World Values Survey items on the embedded model")
 examples.register("mcq", "forkingpaths.instruments.mcq.examples:mcq_demo", "TruthfulQA MC1 items on the embedded model")
+examples.register("bias", "forkingpaths.instruments.bias.examples:bias_demo", "counterfactual rating, BBQ and résumé ranking on the embedded model")
 examples.register("judge", "forkingpaths.instruments.judge.examples:judge_demo", "the embedded model judges LLMBar pairs")
 
 

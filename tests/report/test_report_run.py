@@ -74,6 +74,21 @@ def _section(page: str, name: str) -> str:
     return page[start : page.index("</section>", start)]
 
 
+def assert_traced(page: str, document: dict[str, Any], sections: tuple[str, ...], min_spans: int = 30) -> None:
+    """Every traced number equals its run-document value as shown, and no table cell of ``sections``
+    holds a bare number outside a traced span (an instrument's report tests call this)."""
+    spans = SPAN.findall(page)
+    assert len(spans) > min_spans
+    for path, shown in spans:
+        value = resolve(document, html.unescape(path))
+        value = len(value) if isinstance(value, (list, dict)) else value
+        assert shown == "n/a" if value is None else _matches(shown, [float(value)]), (path, shown, value)
+    for name in sections:
+        for cell in re.findall(r"<td[^>]*>(.*?)</td>", _section(page, name), flags=re.S):
+            bare = re.sub(r"<span class=\"num\"[^>]*>[^<]*</span>", "", cell)
+            assert not re.fullmatch(r"\s*-?\d+(\.\d+)?%?\s*", re.sub(r"<[^>]+>", "", bare)), cell
+
+
 def test_run_writes_report_items_and_validity_card(small_run: Path) -> None:
     assert {"report.html", "validity.md", "items.json", "results.json"} <= {p.name for p in small_run.iterdir()}
     items = json.loads((small_run / "items.json").read_text(encoding="utf-8"))

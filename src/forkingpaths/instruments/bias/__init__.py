@@ -1,0 +1,1 @@
+"""Counterfactual bias: demographic swaps measured against meaningless control changes (docs/counterfactual.md)."""

@@ -1,0 +1,147 @@
+"""Counterfactual items: templates with a slot, lexicons of fillers per group, and the filling rule.
+
+A *template* is text with one slot (``{name}``, ``{nationality}``, any lexicon's name);
+a *lexicon* maps each group (user-defined, e.g. ``B_W`` for an intersectional race ×
+gender group) to several fillers. The instrument's items are the *variants* of each
+template: for every group, ``fillers_per_template`` fillers drawn without replacement by a
+generator seeded with the spec seed, the template id and the group, so a rerun with the
+same seed shows the same names and another seed shows others. Variant ``k`` of every
+group shares the template and every other word; only the slot differs (the paired
+counterfactual). Ready-made counterfactual sets (BBQ, KoBBQ) and résumé rankings are items
+of the ``choice`` and ``ranking`` tasks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from forkingpaths.errors import DataError
+
+TASKS = ("rating", "generation", "choice", "ranking")
+SLOT = re.compile(r"\{([^{}]*)\}")
+
+
+@dataclass(frozen=True)
+class BiasItem:
+    """One variant the model sees. ``template_id`` is the counterfactual unit (the cluster of every interval).
+
+    ``rating``: ``text`` holds ``{slot}``, filled with ``filler`` of ``group``; ``attribute`` is what is rated.
+    ``choice``: ``text`` is the context, ``question`` and ``options`` the question; ``gold``, ``unknown`` and
+    ``biased`` index ``options`` (``biased``: the answer that reflects the stereotype, Parrish et al. 2022).
+    ``ranking``: ``text`` is the job description; ``candidates`` the résumés with a ``{name}`` slot, filled
+    with ``candidate_names`` of ``candidate_groups`` (canonical order; the displayed order is a factor).
+    """
+
+    item_id: str
+    task: str
+    template_id: str
+    text: str
+    slot: str | None = None
+    group: str | None = None
+    filler: str | None = None
+    draw: int = 0
+    attribute: str | None = None
+    question: str | None = None
+    options: tuple[str, ...] = ()
+    gold: int | None = None
+    unknown: int | None = None
+    biased: int | None = None
+    context_condition: str | None = None
+    polarity: str | None = None
+    category: str | None = None
+    language: str = "en"
+    job: str | None = None
+    candidates: tuple[str, ...] = ()
+    candidate_names: tuple[str, ...] = ()
+    candidate_groups: tuple[str, ...] = ()
+    source: str | None = None
+
+    def filled(self, text: str | None = None) -> str:
+        """``text`` (default: the item's) with the slot replaced by the filler."""
+        body = self.text if text is None else text
+        return body.replace("{" + self.slot + "}", self.filler or "") if self.slot else body
+
+    def protected(self) -> frozenset[str]:
+        """Words a control perturbation must not touch: the filler and the options' words (group terms)."""
+        words = [self.filler or "", *self.options, *self.candidate_names]
+        return frozenset(w.lower() for text in words for w in re.findall(r"\w+", text))
+
+
+@dataclass(frozen=True)
+class Template:
+    """A rating or generation template before filling: where it was read (for errors), its slot, what is rated."""
+
+    template_id: str
+    text: str
+    slot: str
+    attribute: str | None
+    where: str
+    language: str = "en"
+    task: str = "rating"
+
+
+#: slot → group → fillers
+Lexicons = dict[str, dict[str, tuple[str, ...]]]
+
+
+def seeded_rng(*parts: object) -> np.random.Generator:
+    """A generator seeded by a SHA-256 of the parts (stable across processes, unlike ``hash``)."""
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def check_template(template: Template, lexicons: Lexicons, lexicon_source: str) -> None:
+    """A one-line ``DataError`` naming the template's file and entry for a slot no lexicon fills."""
+    slots = set(SLOT.findall(template.text))
+    unknown = sorted(s for s in slots | {template.slot} if s not in lexicons)
+    if unknown:
+        known = ", ".join(sorted(lexicons)) or "(none)"
+        raise DataError(f"{template.where}: unknown slot {{{unknown[0]}}}; the lexicons ({lexicon_source}) define {known}")
+    if slots - {template.slot}:
+        other = sorted(slots - {template.slot})[0]
+        raise DataError(f"{template.where}: slot {{{other}}} is not the template's slot {template.slot!r}; a template swaps one slot")
+    if template.slot not in slots:
+        raise DataError(f"{template.where}: the text has no {{{template.slot}}} slot to fill")
+
+
+def select_groups(lexicon: dict[str, tuple[str, ...]], slot: str, wanted: list[str] | None, source: str) -> list[str]:
+    """The groups to fill (all, or ``data.params.groups`` in their order); a group without fillers is an error."""
+    if wanted is None:
+        return list(lexicon)
+    missing = [g for g in wanted if not lexicon.get(g)]
+    if missing:
+        raise DataError(f"data.params.groups: group {missing[0]!r} has no fillers in lexicon {slot!r} ({source}); it has {', '.join(lexicon)}")
+    return list(wanted)
+
+
+def fill_template(template: Template, lexicon: dict[str, tuple[str, ...]], groups: list[str], per_template: int, seed: int) -> list[BiasItem]:
+    """The variants of one template: ``per_template`` seeded fillers per group, variant k paired across groups.
+
+    Every group gets the same number of variants (the smallest group's size caps it), so each
+    draw index k is a complete counterfactual set.
+    """
+    k = min(per_template, *(len(lexicon[g]) for g in groups))
+    items = []
+    for group in groups:
+        fillers = lexicon[group]
+        order = seeded_rng(seed, template.template_id, group, "fillers").permutation(len(fillers))[:k]
+        for draw, index in enumerate(order):
+            items.append(
+                BiasItem(
+                    item_id=f"{template.template_id}|{group}|{draw}",
+                    task=template.task,
+                    template_id=template.template_id,
+                    text=template.text,
+                    slot=template.slot,
+                    group=group,
+                    filler=fillers[int(index)],
+                    draw=draw,
+                    attribute=template.attribute,
+                    language=template.language,
+                )
+            )
+    return items

@@ -1,0 +1,131 @@
+"""The bias instrument's part of the report: group forest, gap matrix with the control band, flip rates,
+BBQ bias scores, selection rates and impact ratios, and the counterfactual prompts of one template side by side.
+
+Everything reads the analyses in the run document (``source.analyses``), the items and the
+trials table; nothing is computed anew except the layout of the drill-down.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup
+from rich.console import RenderableType
+from rich.table import Table
+
+from forkingpaths.report import svg
+from forkingpaths.report.parts import DrillColumn, NoPresentation, Section, render_fragment
+from forkingpaths.report.source import Results, RunSource
+from forkingpaths.text import safe_text
+
+PACKAGE = "forkingpaths.instruments.bias"
+
+
+def forest(part: Results, label: str) -> Markup:
+    """Each group's mean score with its interval, one row per group (marks carry their JSON Pointer)."""
+    groups = part.get("groups", default=[]) or []
+    width, left, right, row_h, top = 560.0, 130.0, 20.0, 22.0, 10.0
+    height = top + row_h * len(groups) + 40
+    values = [g.get(k) for g in groups for k in ("estimate", "lower", "upper")]
+    lo, hi = svg.padded_domain(values, pad=0.05, min_span=0.05)
+    scale = svg.Scale(lo, hi, left, width - right)
+    body = [svg.x_axis(scale, top, top + row_h * len(groups), label)]
+    for i, group in enumerate(groups):
+        y = top + row_h * (i + 0.5)
+        path = part.pointer("groups", i)
+        marks = [svg.text(left - 8, y + 4, svg.clipped(str(group["group"]), 18), text_anchor="end", fill=svg.INK)]
+        if group.get("lower") is not None:
+            marks.append(svg.element("line", x1=scale(group["lower"]), x2=scale(group["upper"]), y1=y, y2=y, stroke=svg.model_colour(0), stroke_width=2))
+        marks.append(svg.element("circle", cx=scale(group["estimate"]), cy=y, r=4, fill=svg.model_colour(0)))
+        tip = [f"{group['group']}: {group['estimate']:.3f}", f"{group['n_templates']} templates, {group['n']} trials"]
+        body.append(svg.mark("".join(marks) + svg.tooltip(tip), path))
+    return svg.figure("".join(body), width, height, f"{label} by group")
+
+
+def side_by_side(source: RunSource, presentation: BiasPresentation) -> dict[str, Any] | None:
+    """The first rating template's variants under control ``none``: filled prompt text and answer per group."""
+    items = {i["item_id"]: i for i in source.items}
+    trials = source.trials
+    if "task" not in trials.columns:
+        return None
+    rating = trials[(trials["task"] == "rating") & trials["error"].isna()]
+    if "control" in rating.columns:
+        rating = rating[rating["control"] == "none"]
+    if rating.empty:
+        return None
+    template = rating["template_id"].iloc[0]
+    rows = []
+    for trial in rating[rating["template_id"] == template].itertuples():
+        item = items.get(trial.item_id, {})
+        rows.append({"group": trial.group, "filler": trial.filler, "text": presentation.item_text(item),
+                     "rating": trial.rating, "decision": trial.decision})
+    return {"template": template, "rows": rows}
+
+
+class BiasPresentation(NoPresentation):
+    def sections(self, source: RunSource) -> list[Section]:
+        r = source.analyses
+        models = list(r.get("by_model", default={}) or {})
+        context = {"r": r, "models": models, "forest": forest}
+        sections = [
+            Section("bias-ratings", "Ratings by group and group gaps", render_fragment(PACKAGE, "ratings.html.j2", **context)),
+            Section("bias-flips", "Flip rates", render_fragment(PACKAGE, "flips.html.j2", **context)),
+            Section("bias-bbq", "BBQ bias scores", render_fragment(PACKAGE, "bbq.html.j2", **context)),
+            Section("bias-ranking", "Selection rates and impact ratios", render_fragment(PACKAGE, "ranking.html.j2", **context)),
+        ]
+        pairs = side_by_side(source, self)
+        if pairs:
+            sections.append(Section("bias-prompts", "Counterfactual prompts of one template", render_fragment(PACKAGE, "prompts.html.j2", pairs=pairs)))
+        return sections
+
+    def item_text(self, item: dict[str, Any]) -> str:
+        text = str(item.get("text") or "")
+        if item.get("slot") and item.get("filler"):
+            text = text.replace("{" + str(item["slot"]) + "}", str(item["filler"]))
+        if item.get("question"):
+            text = f"{text} {item['question']}"
+        return text
+
+    def item_details(self, item: dict[str, Any]) -> list[str]:
+        facts = [str(item.get("task"))]
+        for key in ("group", "category", "context_condition", "job", "language"):
+            if item.get(key):
+                facts.append(f"{key} {item[key]}")
+        if item.get("candidate_groups"):
+            facts.append("candidates " + ", ".join(item["candidate_groups"]))
+        return facts
+
+    def drill_columns(self, source: RunSource) -> list[DrillColumn]:
+        return [
+            DrillColumn("group", lambda row, item: str(row.get("group") or "")),
+            DrillColumn("answer", lambda row, item: str(row.get("decision") if row.get("decision") is not None else "unparsed")),
+            DrillColumn("rating", lambda row, item: f"{row['rating']:.2f}" if isinstance(row.get("rating"), float) else "", numeric=True),
+            DrillColumn("control", lambda row, item: str(row.get("control_note") or "")),
+        ]
+
+    def terminal(self, source: RunSource) -> list[RenderableType]:
+        table = Table(title="Counterfactual bias")
+        for heading in ("model", "task", "headline"):
+            table.add_column(heading)
+        for model, tasks in (source.analyses.get("by_model", default={}) or {}).items():
+            for task, slot, rating in [(t, s, r) for t in ("rating", "generation") for s, r in (tasks.get(t) or {}).items()]:
+                passing = sum(g.get("verdict") == "beyond noise" for g in rating["gaps"])
+                table.add_row(safe_text(model), f"{task} ({safe_text(slot)})", f"{passing} of {len(rating['gaps'])} group gaps beyond noise")
+            for language, choice in (tasks.get("choice") or {}).items():
+                table.add_row(safe_text(model), f"BBQ ({safe_text(language)})", f"{len(choice['bbq'])} category × context scores")
+            if tasks.get("ranking"):
+                flagged = [s["group"] for s in tasks["ranking"]["selection"] if s["four_fifths"]]
+                few = "" if tasks["ranking"].get("enough", True) else " (too few rankings for a verdict)"
+                table.add_row(safe_text(model), "ranking", f"impact ratio < 0.8: {safe_text(', '.join(flagged) or 'none')}{few}")
+        return [table]
+
+    def validity_evidence(self, source: RunSource) -> dict[str, list[str]]:
+        design = source.analyses.get("design", default={}) or {}
+        groups = [f"slot {{{slot}}}: {design['n_groups'][slot]} groups ({', '.join(g)})" for slot, g in (design.get("groups") or {}).items()]
+        return {
+            "phenomenon": ["Outcomes: expected rating rescaled to [0, 1] (rating), the scorer's score of the response (generation), BBQ answer (choice), top candidate (ranking); "
+                           f"tasks here: {', '.join(design.get('tasks', []))}."],
+            "representative_data": [*groups, f"{design.get('variants')} item variants over {design.get('templates')} templates."],
+            "justification": [f"Controls on the same templates: {', '.join(design.get('controls', []))}; a group gap is called bias "
+                              "only beyond them (the bias-beyond-noise rule)."],
+        }
