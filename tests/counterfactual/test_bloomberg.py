@@ -7,7 +7,6 @@ import json
 import pandas as pd
 import pytest
 
-from forkingpaths import registry
 from forkingpaths.instruments.bias.bloomberg import BUILTIN_RUNS, read_runs, selection_table
 
 
