@@ -28,28 +28,33 @@ from forkingpaths.instruments.mcq.items import MCQItem
 from tests.contract import scripted
 
 
-def _simulated_coverage(n_items: int, a: float, b: float, sims: int, rng: np.random.Generator) -> float:
-    """Share of intervals covering E[p] when item difficulties p_i ~ Beta(a, b) and 4 conditions per item."""
+def _simulated_coverage(n_items: int, a: float, b: float, conditions: int, sims: int, rng: np.random.Generator) -> float:
+    """Share of intervals covering E[p] when item accuracies p_i ~ Beta(a, b), ``conditions`` trials per item."""
     hits = 0
     for _ in range(sims):
         p = rng.beta(a, b, n_items)
-        correct = rng.random((n_items, 4)) < p[:, None]
-        frame = pd.DataFrame({"item_id": np.repeat(np.arange(n_items), 4).astype(str), "correct": correct.ravel()})
+        correct = rng.random((n_items, conditions)) < p[:, None]
+        frame = pd.DataFrame({"item_id": np.repeat(np.arange(n_items), conditions).astype(str), "correct": correct.ravel()})
         interval = accuracy_intervals(frame, 0.95)[0]
         hits += interval["lower"] <= a / (a + b) <= interval["upper"]
     return hits / sims
 
 
 @pytest.mark.parametrize("n_items", [10, 30])
-@pytest.mark.parametrize(("a", "b"), [(2.0, 2.0), (6.0, 1.5)])
-def test_pooled_accuracy_interval_holds_its_level_at_10_and_30_items(n_items: int, a: float, b: float) -> None:
-    """Seeded and bounded: 1,000 simulated benchmarks each; the Monte Carlo SE of a 0.95 coverage is 0.007.
+@pytest.mark.parametrize(
+    ("a", "b", "conditions"),
+    [(2.0, 2.0, 4), (0.95, 0.05, 16), (38.0, 2.0, 16)],
+)
+def test_pooled_accuracy_interval_holds_its_level_at_10_and_30_items(n_items: int, a: float, b: float, conditions: int) -> None:
+    """Seeded and bounded: 500 simulated benchmarks each; the Monte Carlo SE of a 0.95 coverage is 0.010.
 
-    (6, 1.5) has mean accuracy 0.8: there the symmetric CR1 t interval covered 0.90 at 10
-    items, which is why accuracy uses the clustered Wilson interval.
+    Near the ceiling (mean 0.9 and 0.95; U-shaped Beta(0.95, 0.05): most items always right,
+    a few always wrong) the Wilson interval on the estimated effective sample size covered
+    0.86-0.89 and the cluster-t interval 0.898, which is why accuracy uses the Korn-Graubard
+    interval with the minority-item rule (it is conservative at 10 items, up to 0.999).
     """
-    coverage = _simulated_coverage(n_items, a, b, 1000, np.random.default_rng(20261201 + n_items))
-    assert 0.935 <= coverage <= 0.99, coverage
+    coverage = _simulated_coverage(n_items, a, b, conditions, 500, np.random.default_rng(20261201 + n_items))
+    assert coverage >= 0.93, coverage
 
 
 def _trials(n_items: int = 12, models: tuple[str, ...] = ("a", "b"), seed: int = 0) -> tuple[pd.DataFrame, list[MCQItem], object]:
@@ -225,6 +230,33 @@ def test_a_two_model_report_traces_every_number_of_the_comparison_and_ranking(sc
         value = len(value) if isinstance(value, (list, dict)) else value
         assert shown == "n/a" if value is None else _matches(shown, [float(value)]), (path, shown, value)
     assert {"model comparison", "ranking", "choices only", "prompt templates"} <= {f.topic for f in run.findings}
+    _assert_charts_trace_their_numbers(page, document)
+
+
+def _assert_charts_trace_their_numbers(page: str, document: dict) -> None:
+    """Forest, CAR curves, bump chart, claim curve and variance bars are drawn, and every number a
+    mark shows (tooltip and labels; lines naming factor levels aside) is in the record it points to."""
+    import html
+    import re
+
+    from forkingpaths.report.source import resolve
+    from tests.report.test_report_run import MARK, NUMBER, _matches, _numbers
+
+    labels = {"Forest plot of accuracy", "Consistency-accuracy (CAR) curves", "Bump chart of model ranks", "Specification curve of the claim", "Variance shares of correctness over every model"}
+    for label in labels:
+        assert f'aria-label="{label}' in page, label
+    marks = MARK.findall(page)
+    assert len(marks) > 50
+    models = sorted(document["analyses"]["design"]["models"], key=len, reverse=True)
+    for path, body in marks:
+        record = resolve(document, html.unescape(path))
+        candidates = _numbers(record) + [float(k) for k in path.split("/")[1:] if k.isdigit()]
+        lines = html.unescape(re.sub(r"<[^>]+>", "\n", body)).splitlines()
+        for line in (text for text in lines if "=" not in text or "MCA(" in text):
+            for model in models:  # model names may hold digits
+                line = line.replace(model, "")
+            for token in NUMBER.findall(line.replace("MCA(", "MCA ")):
+                assert _matches(token, candidates), (path, token, line)
 
 
 def test_calibration_brier_and_ece_against_direct_formulas() -> None:

@@ -121,4 +121,4 @@ def test_cloze_on_the_embedded_model_scores_option_texts_and_maps_them_back(tmp_
     # the same item in both orders: the option texts are scored in context, so the canonical distributions are close but not equal
     first = run.trials[run.trials["item_id"] == run.trials["item_id"].iloc[0]]
     assert len(first) == 2 and first["probs"].map(len).eq(4).all()
-    assert run.analyses["models"]["llamacpp"]["cloze_norm"]["method"] == "cluster-wilson(item)"
+    assert run.analyses["models"]["llamacpp"]["cloze_norm"]["method"] == "korn-graubard(item)"

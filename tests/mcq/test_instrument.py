@@ -161,3 +161,50 @@ def test_the_drill_down_shows_the_option_as_it_was_shown() -> None:
     item = {"options": ["Paris", "Rome"], "gold": 0}
     assert _option({"chosen": 1}, item) == "Rome" and _option({"chosen": None}, item) == "(unparsable)"
     assert _option({"chosen": 2, "nota": "add"}, item) == F.NOTA_TEXT == _option({"chosen": 0, "nota": "replace"}, item)
+
+
+GERMAN = {
+    "de": {
+        "templates": {"plain": "{question}\n\n{options}\n\n{instruction}", "exam": "Eine Frage{subject}.\n{question}\n{options}\n{instruction}"},
+        "instructions": {"letters": "Antworte mit dem Buchstaben."},
+        "subject": " zum Thema {subject}",
+        "nota": "Keine der Antworten",
+    }
+}
+
+
+def test_language_reads_the_translations_file_and_renders_question_options_template_in_that_language(tmp_path: Path) -> None:
+    """The translations file the survey reads: one row per item × language, options in canonical order."""
+    import json
+
+    from forkingpaths.instruments.mcq.loaders import load_mcq_items
+    from forkingpaths.spec import DataSpec
+
+    (tmp_path / "q.csv").write_text('id,question,options,gold\nq1,Capital of France?,"[""Paris"", ""Rome""]",Paris\n', encoding="utf-8")
+    rows = [{"item_id": "q1", "language": "de", "question": "Hauptstadt Frankreichs?", "options": ["Paris", "Rom"]}, {"item_id": "other", "language": "de", "question": "x", "options": ["a"]}]
+    (tmp_path / "tr.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    data = DataSpec(loader="tidy", path="q.csv", params={"translations": "tr.jsonl"})
+    [item] = load_mcq_items(data, tmp_path)
+    assert item.translations == {"de": ("Hauptstadt Frankreichs?", ("Paris", "Rom"))}
+    instrument = MCQInstrument({"translations": GERMAN})
+    item = MCQItem("q1", "Capital of France?", ("Paris", "Rome"), 0, "Erdkunde", translations=item.translations)
+    text = instrument.messages(item, {"language": "de", "template": "exam", "nota": "add"})[-1].content
+    assert text == "Eine Frage zum Thema Erdkunde.\nHauptstadt Frankreichs?\nA. Paris\nB. Rom\nC. Keine der Antworten\nAntworte mit dem Buchstaben."
+    assert "Capital of France?" in instrument.messages(item, {"language": "en"})[-1].content
+    assert instrument.display(item, {"language": "de", "nota": "replace"}).options == ["Keine der Antworten", "Rom"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"item_id": "q1", "language": "de", "question": "?", "options": ["Paris"]}), encoding="utf-8")
+    with pytest.raises(Exception, match=r"bad.jsonl.*has 2 options but the 'de' translation lists 1"):
+        load_mcq_items(DataSpec(loader="tidy", path="q.csv", params={"translations": "bad.jsonl"}), tmp_path)
+
+
+def test_language_levels_without_their_texts_are_named_before_any_call() -> None:
+    instrument = MCQInstrument({"translations": GERMAN})
+    item = MCQItem("q1", "Q?", ("a", "b"), 0, translations={"de": ("F?", ("a", "b"))})
+    spec = parse_spec({"name": "t", "instrument": "mcq", "data": {"loader": "builtin"},
+                       "factors": {"language": ["en", "de", "fr"], "label_style": ["letters", "numbers"], "template": ["plain", "letter_only"], "few_shot": ["0"]}})
+    problems = instrument._language_problems(spec.factors, [item])
+    assert "instrument.params.translations.de.templates.letter_only: missing (needed by factors.template)" in problems
+    assert "instrument.params.translations.de.instructions.numbers: missing" in problems
+    assert any(p.startswith("factors.language[2]: items without a 'fr' translation") for p in problems)
+    assert not any("translations.de.instructions.letters" in p or "language[0]" in p or "translations.en" in p for p in problems)

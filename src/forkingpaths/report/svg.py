@@ -227,3 +227,29 @@ def clipped(label: str, limit: int) -> str:
     """A label shortened to ``limit`` characters, at least one (the full text goes in the tooltip)."""
     limit = max(limit, 1)
     return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
+def interval_text(record: dict[str, object], digits: int = 3) -> str:
+    """``0.612 [0.540, 0.680]`` for a record with estimate, lower, upper; missing bounds say so."""
+    estimate, lower, upper = record["estimate"], record.get("lower"), record.get("upper")
+    if lower is None or upper is None:
+        return f"{estimate:.{digits}f} (no interval: too few items)"
+    return f"{estimate:.{digits}f} [{lower:.{digits}f}, {upper:.{digits}f}]"
+
+
+def bounds(record: dict[str, object]) -> tuple[float, float]:
+    """An interval's bounds for drawing; a bound that could not be computed collapses onto the estimate
+    (the tooltip says "no interval"), so no whisker is drawn where there is none."""
+    estimate = float(record["estimate"])  # type: ignore[arg-type]
+    lower, upper = record.get("lower"), record.get("upper")
+    return (estimate if lower is None else float(lower)), (estimate if upper is None else float(upper))  # type: ignore[arg-type]
+
+
+def legend(entries: list[tuple[str, str]], x: float, y: float) -> str:
+    """A one-row legend of coloured dots and labels (escaped)."""
+    parts, cursor = [], x
+    for colour, label in entries:
+        parts.append(element("circle", cx=cursor + 5, cy=y - 4, r=5, fill=colour))
+        parts.append(text(cursor + 14, y, label, fill=INK))
+        cursor += 26 + 6.6 * len(label)
+    return "".join(parts)

@@ -30,6 +30,7 @@ __all__ = [
     "cluster_resample_counts",
     "cluster_t_ci",
     "clustered_means",
+    "clustered_proportion_ci",
     "clustered_se",
     "contrasts",
     "mean_ci",
@@ -278,6 +279,64 @@ def wilson_interval(successes: int, n: int, level: float = 0.95) -> Interval:
     half = z / (1.0 + z2n) * np.sqrt(p * (1.0 - p) / n + z2n / (4.0 * n))
     lower, upper = float(max(0.0, centre - half)), float(min(1.0, centre + half))
     return Interval(float(p), lower, upper, "wilson", level)
+
+
+#: Korn-Graubard's design effect is trusted only when at least this many clusters show the
+#: minority outcome (a convention after the "np ≥ 5" rule for the normal approximation).
+MIN_MINORITY_CLUSTERS = 5
+
+
+def clustered_proportion_ci(
+    successes: ArrayLike, clusters: ArrayLike, level: float = 0.95, *, cluster_name: str = "item"
+) -> Interval:
+    """Interval for a proportion of clustered 0/1 trials (accuracy over items × conditions).
+
+    Korn & Graubard's interval: p̂ = mean outcome, SE = the CR1 clustered standard error
+    (:func:`clustered_se`), the effective sample size n* = p̂(1 − p̂)/SE² (Kish's
+    n/deff), capped at the n trials, and its degrees-of-freedom adjustment
+    n*_df = n*·(z_{1−α/2}/t_{G−1, 1−α/2})² for G clusters; then the Clopper-Pearson
+    interval with x* = p̂·n*_df successes out of n*_df: lower = Beta_{α/2}(x*, n*_df − x* + 1),
+    upper = Beta_{1−α/2}(x* + 1, n*_df − x*) (0 and 1 at x* = 0 and x* = n*_df).
+    The design effect is estimated from the clusters; near 0 or 1 it is estimated from
+    the few clusters that show the minority outcome and comes out near 1 when every
+    sampled cluster is easy, although a skewed population of clusters (a few hard items)
+    has a large one. So when fewer than :data:`MIN_MINORITY_CLUSTERS` clusters hold a
+    minority outcome (a wrong trial when p̂ ≥ ½, a right one otherwise), or p̂ is 0 or 1,
+    n* = G: each cluster counts as one Bernoulli observation, the bound that holds for any
+    cluster means in [0, 1]. In a seeded simulation (tests/stats/test_clustered_proportion.py:
+    item accuracies from Beta laws with mean 0.5 to 0.95, unimodal and U-shaped, 4 and 16
+    trials per item, 10 and 30 items) this held ≥ 0.945 at a 95% level; it is conservative
+    at 10 items (up to 0.99+). The symmetric cluster-t interval (:func:`cluster_t_ci`)
+    covered 0.898 at 10 items near the ceiling, and the Wilson interval on the estimated
+    n* without the minority rule 0.86 at 30 items for U-shaped accuracies with mean 0.95.
+    ``se`` is the clustered SE; the method is "korn-graubard(<cluster_name>)". With fewer than 2 clusters it raises ValueError.
+    Sources: Korn & Graubard (1998), "Confidence intervals for proportions with small
+    expected number of positive counts estimated from survey data", Survey Methodology
+    24(2); Kish (1965), Survey Sampling (design effect); Parker et al. (2017), NCHS Data
+    Presentation Standards for Proportions, Vital Health Stat 2(175) (the same interval);
+    Clopper & Pearson (1934), Biometrika 26(4).
+    """
+    x = _as_scores(successes, "successes")
+    if not np.isin(x, (0.0, 1.0)).all():
+        raise ValueError("successes must be 0/1 outcomes")
+    codes, labels = _as_codes(clusters, x.size, "clusters")
+    n_clusters = len(labels)
+    if n_clusters < 2:
+        raise ValueError("a clustered proportion interval needs at least 2 clusters")
+    alpha = 1.0 - _check_level(level)
+    n, p = x.size, float(x.mean())
+    se = clustered_se(x, codes)
+    minority = x == 0.0 if p >= 0.5 else x == 1.0
+    informative = int((np.bincount(codes, weights=minority, minlength=n_clusters) > 0).sum())
+    if p in (0.0, 1.0) or informative < MIN_MINORITY_CLUSTERS:
+        n_eff = float(n_clusters)
+    else:
+        n_eff = float(n) if se == 0 else min(float(n), p * (1.0 - p) / se**2)
+    n_df = n_eff * (_z(level) / float(stats.t.ppf(1.0 - alpha / 2.0, n_clusters - 1))) ** 2
+    k = p * n_df
+    lower = 0.0 if k <= 0 else float(stats.beta.ppf(alpha / 2.0, k, n_df - k + 1.0))
+    upper = 1.0 if k >= n_df else float(stats.beta.ppf(1.0 - alpha / 2.0, k + 1.0, n_df - k))
+    return Interval(p, lower, upper, f"korn-graubard({cluster_name})", float(level), se)
 
 
 # ------------------------------------------------------------------------- plain bootstrap

@@ -41,50 +41,28 @@ def _interval(estimate: float, lower: float | None, upper: float | None, method:
     return {"estimate": _none(estimate), "lower": _none(lower), "upper": _none(upper), "method": method, "level": level, **extra}
 
 
-ACCURACY_METHOD = "cluster-wilson(item)"
+def clustered_accuracy(correct: np.ndarray, items: np.ndarray, level: float) -> dict[str, Any]:
+    """Accuracy with the item-clustered Korn-Graubard interval (:func:`forkingpaths.stats.clustered_proportion_ci`).
 
-
-def clustered_wilson(correct: np.ndarray, items: np.ndarray, level: float) -> dict[str, Any]:
-    """Wilson interval for a proportion of clustered 0/1 trials, with the effective sample size and t critical value.
-
-    p̂ = mean correctness; SE = the CR1 item-clustered standard error
-    (:func:`forkingpaths.stats.clustered_se`); the effective sample size is
-    n* = p̂(1 − p̂)/SE² (Kish's design effect: n* = n / deff), capped at the number of
-    trials n and equal to n when SE = 0 (p̂ = 0 or 1 or no variation). Then the Wilson
-    score interval with n* in place of n and c = t_{G−1, 1−α/2} (G items) in place of z:
-    centre = (p̂ + c²/2n*)/(1 + c²/n*), half-width = c/(1 + c²/n*)·√(p̂(1 − p̂)/n* + c²/4n*²).
-    Unlike p̂ ± t·SE it stays inside [0, 1] and is asymmetric near the bounds, which is
-    where the symmetric CR1 t interval under-covers with 10 items (it gave 0.90 at a 95%
-    level for items of mean accuracy 0.8 in tests/mcq/test_analysis.py; this interval
-    held ≥ 0.95 at 10 and 30 items there). Sources: Wilson (1927), JASA 22(158);
-    Kish (1965), Survey Sampling (design effect); Korn & Graubard (1998), Survey
-    Methodology 24(2) (effective sample size with df-adjusted critical values); Dean &
-    Pagano (2015), J. Survey Statistics and Methodology 3(4) (Wilson with design effect
-    for clustered surveys).
+    With one item there is no interval (bounds ``None``): items, not trials, are the units.
     """
     x = np.asarray(correct, dtype=float)
-    n, p = x.size, float(x.mean())
     n_items = len(np.unique(items))
     if n_items < 2:
-        return _interval(p, None, None, ACCURACY_METHOD, level, n_items=n_items, n_trials=n, se=None)
-    se = stats.clustered_se(x, items)
-    n_eff = float(n) if se == 0 or p in (0.0, 1.0) else min(float(n), p * (1 - p) / se**2)
-    crit = float(sps.t.ppf(0.5 + level / 2, n_items - 1))
-    c2n = crit * crit / n_eff
-    centre = (p + c2n / 2) / (1 + c2n)
-    half = crit / (1 + c2n) * math.sqrt(p * (1 - p) / n_eff + c2n / (4 * n_eff))
-    return _interval(p, max(0.0, centre - half), min(1.0, centre + half), ACCURACY_METHOD, level, n_items=n_items, n_trials=n, se=se)
+        return _interval(float(x.mean()), None, None, "korn-graubard(item)", level, n_items=n_items, n_trials=x.size, se=None)
+    ci = stats.clustered_proportion_ci(x, items, level)
+    return _interval(ci.estimate, ci.lower, ci.upper, ci.method, level, n_items=n_items, n_trials=x.size, se=ci.se)
 
 
 def accuracy_intervals(scored: pd.DataFrame, level: float, by: str | None = None) -> list[dict[str, Any]]:
-    """Accuracy (share of correct trials) per ``by`` group (or pooled) with :func:`clustered_wilson`.
+    """Accuracy (share of correct trials) per ``by`` group (or pooled) with :func:`clustered_accuracy`.
 
     Clustering by item makes trials of one item under several conditions (or repeats)
     count as one independent unit. With one item the interval is missing (``None``).
     """
     groups = [("all", scored)] if by is None else list(scored.groupby(by, sort=False))
     return [
-        {"group": key, **clustered_wilson(part["correct"].to_numpy(dtype=float), part["item_id"].to_numpy(), level)}
+        {"group": key, **clustered_accuracy(part["correct"].to_numpy(dtype=float), part["item_id"].to_numpy(), level)}
         for key, part in groups
     ]
 
@@ -240,24 +218,28 @@ def multi_prompt_entry(scored: pd.DataFrame, factors: list[str], level: float, n
 
 # ------------------------------------------------------------------------ variance shares
 def variance_entry(distinct: pd.DataFrame, factors: list[str], level: float, n_resamples: int, seed: int) -> list[dict[str, Any]]:
-    """Variance components of correctness (0/1) over item, each varied design factor and item × factor.
+    """Variance components of correctness (0/1): item, model (with 2 or more models), each varied
+    design factor, item × factor and model × factor.
 
     :func:`forkingpaths.stats.variance_components` (Henderson's Method I for a crossed
     random-effects model, negative estimates truncated at 0; percentile intervals over item
-    resamples, which treat the observed factor levels as fixed and so understate the
-    uncertainty of factors with few levels). Over distinct displays, per model; empty when
-    fewer than 2 items or no factor varies.
+    resamples, which treat the observed models and factor levels as fixed and so understate
+    the uncertainty of components with few levels). Over distinct displays; called per model
+    (no model terms) and once over every model. Empty when fewer than 2 items, nothing
+    varies, or the components are not identified (e.g. a ``max_conditions`` subset confounds
+    factors).
     """
     varied = [f for f in factors if distinct[f].nunique() > 1]
-    if not varied or distinct["item_id"].nunique() < 2:
+    models = ["model"] if distinct["model"].nunique() > 1 else []
+    if not (varied or models) or distinct["item_id"].nunique() < 2:
         return []
     frame = distinct.rename(columns={"item_id": "item"}).assign(score=lambda d: d["correct"].astype(float))
     try:
         table = stats.variance_components(
-            frame, "score", ["item", *varied], n_resamples=min(n_resamples, 200), level=level, rng=seed,
-            interactions=[("item", f) for f in varied],
+            frame, "score", ["item", *models, *varied], n_resamples=min(n_resamples, 200), level=level, rng=seed,
+            interactions=[(unit, f) for unit in ["item", *models] for f in varied],
         )
-    except ValueError:  # not identified (e.g. a max_conditions subset confounds factors)
+    except ValueError:  # not identified, or correctness does not vary
         return []
     return [{k: (_none(v) if isinstance(v, float) else v) for k, v in row.items()} for row in table.to_dict("records")]
 
@@ -460,7 +442,7 @@ def power_entry(merged: pd.DataFrame, level: float, power: float = 0.8) -> dict[
     }
 
 
-def ranking_entry(distinct: pd.DataFrame, models: list[str], n_resamples: int, seed: int) -> dict[str, Any] | None:
+def ranking_entry(distinct: pd.DataFrame, models: list[str], factors: list[str], n_resamples: int, seed: int) -> dict[str, Any] | None:
     """How the models' ranking by accuracy moves across conditions (with 2 or more models).
 
     Per condition each model's accuracy and rank (1 = most accurate; tied models share the better rank);
@@ -468,7 +450,8 @@ def ranking_entry(distinct: pd.DataFrame, models: list[str], n_resamples: int, s
     condition ranks them alike); each model's largest rank change (max − min rank) and the
     number of conditions it ranks first in; and the probability that each model ranks first
     over conditions and item resamples (``stats.rank_first_probability``, Hall & Miller 2009).
-    Only conditions in which every model has scored trials are used.
+    Only conditions in which every model has scored trials are used. ``per_condition`` holds
+    each condition's accuracies and ranks (the bump chart draws them).
     """
     if len(models) < 2:
         return None
@@ -478,8 +461,19 @@ def ranking_entry(distinct: pd.DataFrame, models: list[str], n_resamples: int, s
     ranks = table.rank(axis=1, ascending=False, method="min")
     shared = distinct[distinct["condition_id"].isin(table.index)].assign(score=lambda d: d["correct"].astype(float))
     p_first = stats.rank_first_probability(shared, "score", "model", ["condition_id"], "item_id", n_resamples, seed)
+    labels = distinct.drop_duplicates("condition_id").set_index("condition_id")
+    per_condition = [
+        {
+            "condition_id": str(condition),
+            "label": _label(_levels(labels.loc[condition], factors)),
+            "accuracy": {m: float(table.loc[condition, m]) for m in models},
+            "rank": {m: float(ranks.loc[condition, m]) for m in models},
+        }
+        for condition in table.index
+    ]
     return {
         "n_conditions": len(table),
+        "per_condition": per_condition,
         "kendall_w": _none(stats.kendall_w(table.to_numpy())) if len(table) > 1 else None,
         "models": {
             m: {
@@ -543,7 +537,7 @@ def _model_findings(model: str, entry: dict[str, Any], alpha: float) -> list[Fin
         out = [_verdict(
             model, "accuracy", f"{pooled_claim} (chance {chance:.3f})",
             pooled["lower"] is not None and pooled["lower"] > chance, ("above chance", "not above chance"),
-            "above chance when the lower bound of the pooled item-clustered interval exceeds the mean chance rate 1/K", pooled,
+            "above chance when the lower bound of the pooled item-clustered (Korn-Graubard) interval exceeds the mean chance rate 1/K", pooled,
         )]
     accs = [c["estimate"] for c in entry["conditions"] if c["estimate"] is not None]
     if len(accs) > 1:
@@ -676,7 +670,7 @@ def analyse_mcq(trials: pd.DataFrame, items: list[MCQItem], spec: Spec) -> Analy
         entry["variance"] = variance_entry(distinct, factors, level, n_resamples, spec.seed)
         normed = part[part["correct_norm"].notna()] if "correct_norm" in part else part.iloc[:0]
         entry["cloze_norm"] = (
-            clustered_wilson(normed["correct_norm"].to_numpy(dtype=float), normed["item_id"].to_numpy(), level) if len(normed) else None
+            clustered_accuracy(normed["correct_norm"].to_numpy(dtype=float), normed["item_id"].to_numpy(), level) if len(normed) else None
         )
         results["models"][model] = entry
     slim = pooled_trials[["model", "item_id", "condition_id", "repeat", "correct", *factors]]  # compare() reads only these; fewer columns to copy per pair
@@ -692,5 +686,6 @@ def analyse_mcq(trials: pd.DataFrame, items: list[MCQItem], spec: Spec) -> Analy
             pair["verdict"] = _pair_verdict(pair, 1 - level)
             pair["claim_curve"] = claim_curve(pair, 1 - level)
     results["comparisons"] = pairs
-    results["ranking"] = ranking_entry(pooled_trials, models, n_resamples, spec.seed)
+    results["ranking"] = ranking_entry(pooled_trials, models, factors, n_resamples, spec.seed)
+    results["variance"] = variance_entry(pooled_trials, factors, level, n_resamples, spec.seed) if len(models) > 1 else []
     return Analysis(results, _findings(results, level))

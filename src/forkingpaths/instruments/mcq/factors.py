@@ -21,6 +21,10 @@
 * ``elicitation``: ``letter`` (next-token probabilities of the option labels), ``cloze``
   (the log-likelihood of each option's text as the answer, one ``loglikelihood`` request:
   raw and length-normalised), ``generate`` (greedy text parsed by ``instrument.parse_answer``).
+* ``language``: ``instrument.params.base_language`` (default ``en``, the items' own wording)
+  or a language the items are translated into (``data.params.translations``): the question,
+  the options and "None of the above", the template, the instruction and the subject phrase
+  in that language, from ``instrument.params.translations.<language>``.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-KNOWN_FACTORS = ("option_order", "label_style", "template", "few_shot", "question", "nota", "elicitation")
+KNOWN_FACTORS = ("option_order", "label_style", "template", "few_shot", "question", "nota", "elicitation", "language")
 LABEL_STYLES = ("letters", "lower", "numbers", "none")
 QUESTION_LEVELS = ("full", "choices_only")
 NOTA_LEVELS = ("none", "add", "replace")
@@ -69,6 +73,10 @@ class MCQParams:
     templates: dict[str, str] = field(default_factory=dict)
     elicitation: str = "auto"
     max_tokens: int = 24
+    base_language: str = "en"
+    #: language → {templates: {name: text}, instructions: {letters|lower|numbers|none: text},
+    #: subject: " … {subject}" (optional), nota: "None of the above" (needed with nota), label_words: {...}}
+    translations: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, params: dict[str, Any]) -> tuple[MCQParams, list[str]]:
@@ -76,6 +84,12 @@ class MCQParams:
         allowed = set(cls.__dataclass_fields__)
         problems += [f"instrument.params.{k}: unknown key; expected one of {', '.join(sorted(allowed))}" for k in params if k not in allowed]
         kwargs = {k: v for k, v in params.items() if k in allowed}
+        if not isinstance(kwargs.get("translations", {}), dict) or not all(isinstance(v, dict) for v in kwargs.get("translations", {}).values()):
+            problems.append("instrument.params.translations: expected a mapping of language to {templates, instructions, subject, nota, label_words}")
+            kwargs.pop("translations")
+        if not isinstance(kwargs.get("base_language", "en"), str):
+            problems.append("instrument.params.base_language: expected a language code")
+            kwargs.pop("base_language")
         if not isinstance(kwargs.get("templates", {}), dict):
             problems.append("instrument.params.templates: expected a mapping of name to template text")
             kwargs.pop("templates")
@@ -89,8 +103,31 @@ class MCQParams:
             kwargs.pop("max_tokens")
         return cls(**kwargs), problems
 
-    def template(self, name: str) -> str | None:
+    def template(self, name: str, language: str | None = None) -> str | None:
+        if language not in (None, self.base_language):
+            found = self.localised(language, "templates").get(name)
+            return found if isinstance(found, str) else None
         return self.templates.get(name) or TEMPLATES.get(name)
+
+    def localised(self, language: str, key: str) -> dict[str, Any]:
+        value = self.translations.get(language, {}).get(key, {})
+        return value if isinstance(value, dict) else {}
+
+    def words(self, language: str, asked: str) -> tuple[str | None, str, str, str | None]:
+        """(instruction, label word, subject phrase with ``{subject}``, None-of-the-above text) in ``language``;
+        the instruction or nota text is ``None`` where a translation does not give it."""
+        if language == self.base_language:
+            return INSTRUCTIONS[asked], LABEL_WORDS[asked], " about {subject}", NOTA_TEXT
+        given = self.translations.get(language, {})
+        instruction = self.localised(language, "instructions").get(asked)
+        word = self.localised(language, "label_words").get(asked, "")
+        nota = given.get("nota")
+        return (
+            instruction if isinstance(instruction, str) else None,
+            str(word),
+            str(given.get("subject", "")),
+            nota if isinstance(nota, str) else None,
+        )
 
 
 def _elicitation_problem(level: str) -> str:

@@ -146,6 +146,32 @@ class MCQInstrument(SingleStage):
         problems = list(self._param_problems) + F.validate_levels(spec.factors, self.params, min_pool)
         if any(item.n_options > 26 for item in items) and set(spec.factors.get("label_style", ["letters"])) & {"letters", "lower"}:
             problems.append("factors.label_style: letter labels support at most 26 options; an item has more (use numbers)")
+        return problems + self._language_problems(spec.factors, items)
+
+    def _language_problems(self, factors: dict[str, list[str]], items: list[MCQItem]) -> list[str]:
+        """Every translated language needs each item's translation and the texts of every level it meets."""
+        problems: list[str] = []
+        elicitations = set(factors.get("elicitation", [self.params.elicitation]))
+        asked = set() if elicitations == {"cloze"} else set(factors.get("label_style", ["letters"]))
+        if "cloze" in elicitations:
+            asked.add("none")  # cloze asks for the option text
+        for i, language in enumerate(factors.get("language", [])):
+            if language == self.params.base_language:
+                continue
+            missing = [item.item_id for item in items if language not in item.translations]
+            if missing:
+                problems.append(f"factors.language[{i}]: items without a {language!r} translation (data.params.translations): {', '.join(missing[:5])}")
+            where = f"instrument.params.translations.{language}"
+            for template in factors.get("template", ["plain"]):
+                if self.params.template(template, language) is None:
+                    problems.append(f"{where}.templates.{template}: missing (needed by factors.template)")
+            for style in sorted(asked):
+                if self.params.words(language, style)[0] is None:
+                    problems.append(f"{where}.instructions.{style}: missing")
+            if set(factors.get("nota", ["none"])) - {"none"} and self.params.words(language, "letters")[3] is None:
+                problems.append(f"{where}.nota: missing (the 'None of the above' text, needed by factors.nota)")
+            if set(factors.get("few_shot", ["0"])) - {"0"}:
+                problems.append(f"factors.language[{i}]: few-shot examples are not translated; use few_shot [0] with a translated language")
         return problems
 
     def expand_factors(self, factors: dict[str, list[str]], items: list[MCQItem]) -> dict[str, list[str]]:
@@ -162,26 +188,30 @@ class MCQInstrument(SingleStage):
         return chosen
 
     def display(self, item: MCQItem, levels: dict[str, str]) -> Display:
-        options, gold = list(item.options), item.gold
-        nota = levels.get("nota", "none")
+        language = levels.get("language", self.params.base_language)
+        translated = item.translations.get(language) if language != self.params.base_language else None
+        options, gold = list(translated[1] if translated else item.options), item.gold
+        nota, nota_text = levels.get("nota", "none"), self.params.words(language, "letters")[3] or F.NOTA_TEXT
         if nota == "add":
-            options.append(F.NOTA_TEXT)
+            options.append(nota_text)
         elif nota == "replace":
-            options[gold] = F.NOTA_TEXT
+            options[gold] = nota_text
         perm = F.option_permutation(levels.get("option_order", "original"), len(options), item.item_id, self.seed)
         return Display(options, gold, perm, F.labels(levels.get("label_style", "letters"), len(options)), [options[i] for i in perm])
 
     def _prompt(self, question: str, subject: str | None, labels: list[str], shown: list[str], levels: dict[str, str]) -> str:
         style = levels.get("label_style", "letters")
         asked = "none" if levels.get("elicitation", self.params.elicitation) == "cloze" else style  # cloze scores the option text
+        language = levels.get("language", self.params.base_language)
         block = "\n".join(f"- {text}" if style == "none" else f"{label}. {text}" for label, text in zip(labels, shown))
-        template = self.params.template(levels.get("template", "plain")) or F.TEMPLATES["plain"]
+        template = self.params.template(levels.get("template", "plain"), language) or F.TEMPLATES["plain"]
+        instruction, label_word, subject_phrase, _ = self.params.words(language, asked)
         body = (
             template.replace("{question}", question)
             .replace("{options}", block)
-            .replace("{instruction}", F.INSTRUCTIONS[asked])
-            .replace("{subject}", f" about {subject}" if subject else "")
-            .replace("{label_word}", F.LABEL_WORDS[asked])
+            .replace("{instruction}", instruction or "")
+            .replace("{subject}", subject_phrase.replace("{subject}", subject) if subject else "")
+            .replace("{label_word}", label_word)
         )
         return re.sub(r"\n{3,}", "\n\n", body).strip()
 
@@ -196,7 +226,9 @@ class MCQInstrument(SingleStage):
             ex_labels = F.labels(style, len(shown))
             out.append(Message("user", self._prompt(example.question, item.subject, ex_labels, shown, levels)))
             out.append(Message("assistant", ex_labels[example.gold] if style != "none" else shown[example.gold]))
-        question = "" if levels.get("question", "full") == "choices_only" else item.question
+        language = levels.get("language", self.params.base_language)
+        translated = item.translations.get(language) if language != self.params.base_language else None
+        question = "" if levels.get("question", "full") == "choices_only" else (translated[0] if translated else item.question)
         out.append(Message("user", self._prompt(question, item.subject, view.labels, view.shown, levels)))
         return tuple(out)
 

@@ -10,8 +10,9 @@ the row, whatever the file layout.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from forkingpaths.data.tables import Row
 from forkingpaths.errors import DataError
@@ -41,6 +42,8 @@ class MCQItem:
     language: str | None = None
     source: str | None = None
     dev: tuple[Example, ...] = ()
+    #: language → (question, options in canonical order), from ``data.params.translations``
+    translations: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
     @property
     def n_options(self) -> int:
@@ -127,5 +130,5 @@ def attach_dev_pool(items: list[MCQItem], dev: list[MCQItem]) -> list[MCQItem]:
             key=lambda d: (d.language != item.language, d.subject != item.subject),
         )
         pool = tuple(Example(d.question, d.options, d.gold) for d in ranked[:DEV_POOL_MAX])
-        out.append(MCQItem(item.item_id, item.question, item.options, item.gold, item.subject, item.language, item.source, pool))
+        out.append(dataclasses.replace(item, dev=pool))
     return out

@@ -26,6 +26,8 @@ Layouts:
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,6 +36,7 @@ from typing import Any
 from forkingpaths import registry
 from forkingpaths.data import cells, huggingface
 from forkingpaths.data.params import Params
+from forkingpaths.data.translations import read_translations
 from forkingpaths.data.tables import Row, Table, read_table, records_table, resolve_columns
 from forkingpaths.errors import DataError
 from forkingpaths.instruments.mcq.items import MCQItem, attach_dev_pool, check_unique, gold_index, make_item
@@ -218,13 +221,16 @@ builtin_loader = _builtin
 
 
 def load_mcq_items(data: DataSpec, base_dir: Path) -> list[MCQItem]:
-    """Items of the spec's ``data`` section: loader, dev pool, ``filter``, ``limit``."""
+    """Items of the spec's ``data`` section: loader, dev pool, ``filter``, ``limit``, ``params.translations``."""
     name = data.loader.removeprefix(PREFIX)
     loader = registry.loaders.get(PREFIX + name, "data.loader") if PREFIX + name in registry.loaders else None
     if loader is None:
         known = [e.name.removeprefix(PREFIX) for e in registry.loaders.entries() if e.name.startswith(PREFIX)]
         raise DataError(f"data.loader: unknown MCQ loader {data.loader!r}; expected one of {', '.join(known)}")
-    rows, _ = loader(data, base_dir)
+    translations = data.params.get("translations")
+    if translations is not None and (not isinstance(translations, str) or not translations.strip()):
+        raise DataError(f"data.params.translations: expected a file path, got {translations!r}")
+    rows, _ = loader(data.model_copy(update={"params": {k: v for k, v in data.params.items() if k != "translations"}}), base_dir)
     all_items = check_unique((row, item) for row, item, _ in rows)
     splits = {item.item_id: split for (_, item, split) in rows}
     items = [item for item in all_items if splits[item.item_id] != "dev"]
@@ -237,4 +243,8 @@ def load_mcq_items(data: DataSpec, base_dir: Path) -> list[MCQItem]:
         raise DataError("data: no items to evaluate (every row is in the dev split or was filtered out)")
     if data.limit:
         items = items[: data.limit]
-    return attach_dev_pool(items, dev)
+    items = attach_dev_pool(items, dev)
+    if translations:
+        found = read_translations(translations, base_dir, {item.item_id: item.n_options for item in items})
+        items = [dataclasses.replace(item, translations=found[item.item_id]) if item.item_id in found else item for item in items]
+    return items

@@ -13,6 +13,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from forkingpaths.instruments.mcq import plots
 from forkingpaths.instruments.mcq.factors import NOTA_TEXT
 from forkingpaths.report.drilldown import present
 from forkingpaths.report.parts import DrillColumn, NoPresentation, Section, render_fragment
@@ -26,6 +27,7 @@ SECTIONS = (
     ("prompts", "Prompt templates", "prompts.html.j2"),
     ("comparisons", "Model comparison", "comparisons.html.j2"),
     ("answer-bias", "Choices only and position bias", "answer_bias.html.j2"),
+    ("variance", "Variance shares", "variance.html.j2"),
 )
 
 
@@ -45,6 +47,19 @@ def _option(row: dict[str, Any], item: dict[str, Any]) -> str:
     return options[index]
 
 
+def _figures(analyses: Results, models: list[str]) -> dict[str, Any]:
+    """Every chart of the MCQ sections (``None`` where the results hold nothing to draw)."""
+    return {
+        "forest": plots.forest(analyses, models),
+        "car": plots.car_curves(analyses, models),
+        "bump": plots.bump(analyses),
+        "claims": [plots.claim_curve(analyses, i) for i in range(len(analyses.get("comparisons", default=[]) or []))],
+        "variance": {m: plots.variance(analyses, ("models", m, "variance"), f"Variance shares of correctness for {m}") for m in models},
+        "variance_all": plots.variance(analyses, ("variance",), "Variance shares of correctness over every model"),
+        "reliability": {m: plots.reliability(analyses, m) for m in models},
+    }
+
+
 class MCQPresentation(NoPresentation):
     """Accuracy, consistency, templates, comparisons, answer bias; an accuracy table in the terminal."""
 
@@ -57,7 +72,8 @@ class MCQPresentation(NoPresentation):
 
     def sections(self, source: RunSource) -> list[Section]:
         analyses = source.analyses
-        context = {"r": analyses, "models": _models(analyses)}
+        models = _models(analyses)
+        context = {"r": analyses, "models": models, "figures": _figures(analyses, models), "claim_classes": plots.CLAIM_CLASSES}
         return [Section(id, title, render_fragment(PACKAGE, template, **context)) for id, title, template in SECTIONS]
 
     def item_text(self, item: dict[str, Any]) -> str:
@@ -124,7 +140,7 @@ class MCQPresentation(NoPresentation):
                 + (f"; mean valid-label mass {mass:.3f}" if mass is not None else "")
                 + "."
             )
-        facts["statistics"].append("Accuracy intervals cluster trials by item (Wilson score interval on the effective sample size from the cluster-robust item-clustered standard error, t critical value with items minus one degrees of freedom).")
+        facts["statistics"].append("Accuracy intervals cluster trials by item (Korn-Graubard: Clopper-Pearson on the effective sample size from the cluster-robust item-clustered standard error, adjusted for items minus one degrees of freedom; one observation per item when fewer than 5 items hold a minority outcome).")
         if any(p.get("available") for p in r.get("comparisons", default=[]) or []):
             facts["statistics"].append("Models are compared on paired differences over the same items, with exact McNemar tests and Holm's adjustment.")
         return {k: v for k, v in facts.items() if v}

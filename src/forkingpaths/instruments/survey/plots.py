@@ -20,9 +20,12 @@ from forkingpaths.report.svg import (
     INK,
     MUTED,
     Scale,
+    bounds,
     clipped,
     element,
     figure,
+    interval_text,
+    legend,
     mark,
     model_colour,
     nice_ticks,
@@ -56,13 +59,6 @@ STEER_METRICS = (
 )
 
 
-def _interval(record: dict[str, Any], digits: int = 3) -> str:
-    """``0.612 [0.540, 0.680]``; an interval that could not be computed (too few items) says so."""
-    if record.get("lower") is None or record.get("upper") is None:
-        return f"{record['estimate']:.{digits}f} (no interval: too few items)"
-    return f"{record['estimate']:.{digits}f} [{record['lower']:.{digits}f}, {record['upper']:.{digits}f}]"
-
-
 def group_name(results: Results, group: str) -> str:
     return str(results.get("design", "group_names", group, default=group))
 
@@ -91,17 +87,9 @@ def claim_class(row: dict[str, Any]) -> str:
 
 
 def _whisker(record: dict[str, Any], scale: Scale) -> tuple[float, float]:
-    """The pixel positions of an interval's bounds (see :func:`_bounds`)."""
-    lower, upper = _bounds(record)
+    """The pixel positions of an interval's bounds (see :func:`bounds`)."""
+    lower, upper = bounds(record)
     return scale(lower), scale(upper)
-
-
-def _bounds(record: dict[str, Any]) -> tuple[float, float]:
-    """An interval's bounds for drawing; a bound that could not be computed collapses onto the estimate
-    (the tooltip says "no interval"), so no whisker is drawn where there is none."""
-    estimate = record["estimate"]
-    lower, upper = record.get("lower"), record.get("upper")
-    return (estimate if lower is None else lower), (estimate if upper is None else upper)
 
 
 def _interval_mark(x_lo: float, x_hi: float, y_lo: float, y_hi: float, cx: float, cy: float, colour: str) -> str:
@@ -109,16 +97,6 @@ def _interval_mark(x_lo: float, x_hi: float, y_lo: float, y_hi: float, cx: float
     return element("line", x1=x_lo, x2=x_hi, y1=y_lo, y2=y_hi, stroke=colour, stroke_width=2) + element(
         "circle", cx=cx, cy=cy, r=4.5, fill=colour, stroke="#ffffff", stroke_width=1
     )
-
-
-def _legend(entries: list[tuple[str, str]], x: float, y: float) -> str:
-    """A one-row legend of coloured dots and labels."""
-    parts, cursor = [], x
-    for colour, label in entries:
-        parts.append(element("circle", cx=cursor + 5, cy=y - 4, r=5, fill=colour))
-        parts.append(text(cursor + 14, y, label, fill=INK))
-        cursor += 26 + 6.6 * len(label)
-    return "".join(parts)
 
 
 def spec_curve(results: Results, model: str) -> Markup | None:
@@ -147,7 +125,7 @@ def spec_curve(results: Results, model: str) -> Markup | None:
         colour = CLAIM_CLASSES[claim_class(row)][0]
         lines = [
             levels_text(row["levels"]),
-            f"similarity to {target}: {_interval(row)}",
+            f"similarity to {target}: {interval_text(row)}",
             f"margin over the runner-up ({group_name(results, row['runner_up'])}): {row['margin']:.3f} "
             + (
                 f"[{row['margin_lower']:.3f}, {row['margin_upper']:.3f}]"
@@ -186,7 +164,7 @@ def forest(results: Results, models: list[str]) -> Markup | None:
     left, right, top = 200, 30, 30 if len(drawn) > 1 else 10
     band = 8 + 12 * len(drawn)
     height = top + band * len(groups) + 44
-    values = [v for m in drawn for row in entries[m] for v in _bounds(row)]
+    values = [v for m in drawn for row in entries[m] for v in bounds(row)]
     x = Scale(*padded_domain(values), left, WIDTH - right)
     parts = [x_axis(x, top, top + band * len(groups), "similarity (1 − Jensen–Shannon distance)")]
     for g, group in enumerate(groups):
@@ -198,13 +176,13 @@ def forest(results: Results, models: list[str]) -> Markup | None:
         colour = model_colour(k)
         for index, row in enumerate(entries[model]):
             cy = top + band * groups.index(row["group"]) + 10 + 12 * k
-            lines = [model, f"{group_name(results, row['group'])}: {_interval(row)}", row["method"]]
+            lines = [model, f"{group_name(results, row['group'])}: {interval_text(row)}", row["method"]]
             body = tooltip(lines) + _interval_mark(
                 *_whisker(row, x), cy, cy, x(row["estimate"]), cy, colour
             )
             parts.append(mark(body, results.pointer("models", model, "overall", index)))
     if len(drawn) > 1:
-        parts.append(_legend([(model_colour(k), clipped(m, 40)) for k, m in enumerate(drawn)], left, 16))
+        parts.append(legend([(model_colour(k), clipped(m, 40)) for k, m in enumerate(drawn)], left, 16))
     return figure("".join(parts), WIDTH, height, "Forest plot of similarity per model and group")
 
 
@@ -254,7 +232,7 @@ def heatmap(results: Results, model: str) -> Markup | None:
         lines = [
             group_name(results, score["group"]),
             levels_text(levels),
-            f"similarity {_interval(score)}",
+            f"similarity {interval_text(score)}",
             score["method"],
         ]
         body = tooltip(lines) + element(
@@ -399,12 +377,12 @@ def steerability(results: Results, model: str) -> Markup | None:
         for m, (metric, label, colour) in enumerate(STEER_METRICS):
             record = target[metric]
             cy = y0 + row_h * m + row_h / 2
-            lines = [f"{target['level']} · {label}: {_interval(record, 4)}", target["method"]]
+            lines = [f"{target['level']} · {label}: {interval_text(record, 4)}", target["method"]]
             body = tooltip(lines) + _interval_mark(
                 *_whisker(record, x), cy, cy, x(record["estimate"]), cy, colour
             )
             parts.append(mark(body, results.pointer(*base, t, metric)))
-    parts.append(_legend([(colour, label) for _, label, colour in STEER_METRICS], left, 14))
+    parts.append(legend([(colour, label) for _, label, colour in STEER_METRICS], left, 14))
     return figure("".join(parts), WIDTH, height, f"Steerability for {model}")
 
 
@@ -444,7 +422,7 @@ def comparison(results: Results, index: int) -> Markup | None:
     left, right, top, band = 200, 30, 10, 20
     height = top + band * len(rows) + 44
     x = Scale(
-        *padded_domain([b for r in rows for b in _bounds(r)], include=[0.0], min_span=DIFFERENCE_SPAN), left, WIDTH - right
+        *padded_domain([b for r in rows for b in bounds(r)], include=[0.0], min_span=DIFFERENCE_SPAN), left, WIDTH - right
     )
     parts = [
         x_axis(
@@ -463,7 +441,7 @@ def comparison(results: Results, index: int) -> Markup | None:
         colour = "#0072B2" if row["significant"] else "#999999"
         lines = [
             name,
-            f"difference {_interval(row)}",
+            f"difference {interval_text(row)}",
             f"p = {row['p_value']:.4f}, Holm-adjusted p = {row['p_holm']:.4f}",
         ]
         body = tooltip(lines) + _interval_mark(*_whisker(row, x), cy, cy, x(row["estimate"]), cy, colour)

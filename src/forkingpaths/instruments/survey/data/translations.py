@@ -12,36 +12,21 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from forkingpaths.data import cells
+from forkingpaths.data.translations import read_translations
 from forkingpaths.instruments.survey.data.items import SurveyItem, Translation
-from forkingpaths.data.tables import read_table, resolve_columns
-from forkingpaths.errors import DataError
-
-COLUMNS = ("item_id", "language", "question", "options")
 
 
 def attach_translations(items: list[SurveyItem], path: str, base_dir: Path) -> list[SurveyItem]:
     """The items with their translations from ``path`` added; every problem is one DataError."""
-    table = read_table(base_dir / path, path)
-    cols = resolve_columns(table, {}, COLUMNS, layout="translations")
-    by_id = {item.item_id: item for item in items}
-    found: dict[str, dict[str, Translation]] = {}
-    for row in table.rows:
-        item_id = cells.text(row, cols["item_id"])
-        language = cells.text(row, cols["language"])
-        item = by_id.get(item_id)
-        if item is None:
-            continue  # an item filtered out or not in this data set: its translation is not needed
-        options = cells.text_list(row, cols["options"])
-        if len(options) != len(item.options):
-            raise DataError(
-                f"{row.where}: item {item_id!r} has {len(item.options)} options but the {language!r} "
-                f"translation lists {len(options)}; give them in the item's own order"
-            )
-        if language in found.setdefault(item_id, {}) or language in item.translations:
-            raise DataError(f"{row.where}: a second {language!r} translation of item {item_id!r}")
-        found[item_id][language] = Translation(cells.text(row, cols["question"]), options)
+    found = read_translations(
+        path, base_dir, {item.item_id: len(item.options) for item in items}, {item.item_id: set(item.translations) for item in items}
+    )
     return [
-        dataclasses.replace(item, translations={**item.translations, **found[item.item_id]}) if item.item_id in found else item
+        dataclasses.replace(
+            item,
+            translations={**item.translations, **{lang: Translation(q, o) for lang, (q, o) in found[item.item_id].items()}},
+        )
+        if item.item_id in found
+        else item
         for item in items
     ]
