@@ -22,6 +22,8 @@ from typing import TypeVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from forkingpaths.errors import UserError
 from forkingpaths.models.base import InvalidResponseError, Response
@@ -306,3 +308,10 @@ def write_parquet(path: Path, frame: pd.DataFrame) -> None:
     frame.to_parquet(tmp, index=False)
     os.replace(tmp, path)
 
+
+
+def write_arrow(path: Path, table: pa.Table) -> None:
+    """Write an Arrow table as Parquet atomically, keeping its declared column types."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
