@@ -42,18 +42,22 @@ def test_every_format_writes_every_table(run_dir: Path, fmt: str, tmp_path: Path
     result = CliRunner().invoke(app, ["export", str(run_dir), "--format", fmt, "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     suffix = {"csv": "csv", "latex": "tex", "markdown": "md", "json": "json"}[fmt]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{name}.{suffix}" for name in TABLES)
+    written = sorted(p.name for p in tmp_path.iterdir())
+    tables = [name for name in written if not name.endswith(".svg")]
+    figures = [name for name in written if name.endswith(".svg")]
+    assert tables == sorted(f"{name}.{suffix}" for name in TABLES)
+    assert figures and all(re.fullmatch(r"figure-\d+\.svg", name) for name in figures)  # the report's charts
     accuracy = (tmp_path / f"accuracy.{suffix}").read_text()
     run = forkingpaths.load_run(run_dir)
     pooled = run.analyses["models"]["base_model~v2"]["pooled"]
     assert interval_text(pooled["estimate"], pooled["lower"], pooled["upper"]) in accuracy
     if fmt == "json":
         document = json.loads(accuracy)
-        assert "95% cluster-wilson(item)" in document["footnote"] and document["rows"][1]["accuracy_lower"] == pooled["lower"]
+        assert "95% korn-graubard(item)" in document["footnote"] and document["rows"][1]["accuracy_lower"] == pooled["lower"]
     if fmt == "markdown":
-        assert "_Intervals: 95% cluster-wilson(item)._" in accuracy  # the method footnote
+        assert "_Intervals: 95% korn-graubard(item)._" in accuracy  # the method footnote
     if fmt == "latex":
-        assert "\\footnotesize Intervals: 95\\% cluster-wilson(item)." in accuracy
+        assert "\\footnotesize Intervals: 95\\% korn-graubard(item)." in accuracy
 
 
 def _unescaped(text: str, char: str) -> list[int]:
