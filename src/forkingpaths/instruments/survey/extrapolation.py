@@ -219,7 +219,11 @@ def extrapolability(
         null += _pearson_rows(np.broadcast_to(m_e, perms.shape), m_h[perms])
     null /= len(held)
     p_value = float((1 + np.sum(null >= r - 1e-12)) / (1 + PERMUTATIONS))
-    shown = int(np.nanargmin(np.abs(rs - np.nanmedian(rs))))  # the split with the median r is drawn
+    # The split with the median r is drawn (the upper one of the middle two for an even count).
+    # Ranked, not matched to nanmedian: two splits are then equally far from the median, and
+    # which one rounding favoured changed between numpy versions.
+    finite = np.flatnonzero(np.isfinite(rs))
+    shown = int(finite[np.argsort(rs[finite], kind="stable")[len(finite) // 2]]) if len(finite) else 0
     m_e, m_h = _group_means(scores, ones * ~held[shown])[0], _group_means(scores, ones * held[shown])[0]
     spearman = float(_pearson_rows(pd.Series(m_e).rank().to_numpy(), pd.Series(m_h).rank().to_numpy()))
     beats = excess is None or excess["lower"] > 0
