@@ -128,7 +128,8 @@ def _resolve(spec_or_path: Spec | str | Path) -> tuple[Spec, Path]:
     return load_spec(path), path.resolve().parent
 
 
-def _package_versions() -> dict[str, str]:
+def package_versions() -> dict[str, str]:
+    """The versions recorded in every manifest (a run's and an imported run's), so results can be traced to the code that made them."""
     names = ["numpy", "scipy", "pandas", "pyarrow", "statsmodels", "pydantic", "httpx", "llama_cpp_python"]
     versions = {"python": platform.python_version(), "forkingpaths": __version__}
     for name in names:
@@ -178,7 +179,7 @@ def run_directory(spec: Spec) -> Path:
     return target
 
 
-def _check_overwrite(run_dir: Path, spec: Spec, overwrite: bool) -> None:
+def check_overwrite(run_dir: Path, spec: Spec, overwrite: bool) -> None:
     """A finished run of another spec in the same folder is kept unless the user asks to replace it."""
     old_spec = run_dir / "spec.yaml"
     if overwrite or not (run_dir / "manifest.json").is_file() or not old_spec.is_file():
@@ -214,7 +215,7 @@ def prepare(spec: Spec, base_dir: Path, overwrite: bool = False) -> Prepared:
     conditions = expand_conditions(factors, spec.max_conditions, spec.seed)
     trials = expand_trials(spec.models, [item.item_id for item in items], conditions, spec.repeats)
     run_dir = run_directory(spec)
-    _check_overwrite(run_dir, spec, overwrite)
+    check_overwrite(run_dir, spec, overwrite)
     return Prepared(spec, instrument, items, conditions, trials, factories, roles, run_dir)
 
 
@@ -453,7 +454,7 @@ def _write(prepared: Prepared, parts: _TableParts, counters: Counters, started_a
         instrument=instrument.name,
         started_at=started_at.isoformat(),
         wall_time_s=round(time.monotonic() - clock, 3),
-        versions=_package_versions(),
+        versions=package_versions(),
         models={ref: {"backend": f.name, "identity": f.identity()} for ref, f in factories.items()},
         roles={role: [f.reference for f in members] for role, members in prepared.roles.items()},
         design={

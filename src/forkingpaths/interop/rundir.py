@@ -25,10 +25,10 @@ import pyarrow as pa
 from forkingpaths.design import Condition, Trial
 from forkingpaths.errors import DataError
 from forkingpaths.instruments.base import CORE_COLUMNS, EVALUATED, declared_columns
-from forkingpaths.instruments.mcq.instrument import MCQInstrument, MCQRecord, _rank
+from forkingpaths.instruments.mcq.instrument import MCQInstrument, MCQRecord, gold_rank_of
 from forkingpaths.instruments.mcq.items import MCQItem
 from forkingpaths.interop.imported import Imported, ImportedTrial
-from forkingpaths.pipeline import STAGE_COLUMNS, _check_overwrite, _package_versions, run_directory
+from forkingpaths.pipeline import STAGE_COLUMNS, check_overwrite, package_versions, run_directory
 from forkingpaths.results import RUN_FILES, Counts, Finding, Manifest, RunResults, file_sha256
 from forkingpaths.spec import AnalysisSpec, DataSpec, Spec, spec_to_yaml
 from forkingpaths.store import write_arrow, write_json, write_text
@@ -97,7 +97,7 @@ def _record(trial: ImportedTrial) -> dict[str, Any]:
         gold=gold,
         n_options=trial.n_options,
         gold_prob=probs[gold] if has_gold_prob else None,  # type: ignore[index]
-        gold_rank=_rank(probs, gold) if has_gold_prob else None,  # type: ignore[arg-type]
+        gold_rank=gold_rank_of(probs, gold) if has_gold_prob else None,  # type: ignore[arg-type]
         valid_mass=None,
         probs=probs,
         permutation=None,
@@ -239,7 +239,7 @@ def write_imported_run(
     table = trials_table(kept, imported)
     items = _items(imported, kept)
     run_dir = run_directory(spec)
-    _check_overwrite(run_dir, spec, overwrite)
+    check_overwrite(run_dir, spec, overwrite)
     frame = table.to_pandas()
     analysis = MCQInstrument({}, spec.seed).analyse(frame, items, spec)
     analyses = {**analysis.analyses, "import": {"tool": imported.tool, "coverage": coverage, "agreement": agrees, "cannot_know": imported.cannot_know}}
@@ -264,7 +264,7 @@ def write_imported_run(
         instrument="mcq",
         started_at=started_at.isoformat(),
         wall_time_s=round(time.monotonic() - clock, 3),
-        versions=_package_versions(),
+        versions=package_versions(),
         models={m: {"backend": f"import:{imported.tool}", "identity": m} for m in spec.models},
         design={
             "items": len(items),

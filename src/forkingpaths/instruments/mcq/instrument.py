@@ -115,7 +115,11 @@ def parse_answer(text: str, labels: Sequence[str], shown: Sequence[str]) -> int 
     return None
 
 
-def _rank(probs: Sequence[float], gold: int) -> int | None:
+def gold_rank_of(probs: Sequence[float], gold: int) -> int | None:
+    """1 + the number of options more probable than the gold one (ties share the better rank); None when its probability is unknown.
+
+    Public because importers fill the same record from another tool's option scores.
+    """
     if math.isnan(probs[gold]):
         return None
     return 1 + sum(1 for i, p in enumerate(probs) if i != gold and not math.isnan(p) and p > probs[gold])
@@ -283,7 +287,7 @@ class MCQInstrument(SingleStage):
             gold=view.gold,
             n_options=len(view.options),
             gold_prob=None if probs is None or math.isnan(probs[view.gold]) else probs[view.gold],
-            gold_rank=None if probs is None else _rank(probs, view.gold),
+            gold_rank=None if probs is None else gold_rank_of(probs, view.gold),
             valid_mass=mass,
             probs=probs,
             permutation=list(view.perm),
