@@ -129,4 +129,5 @@ __all__ = [
     "two_way_clustered_se",
     "variance_components",
     "wasserstein_ordered",
+    "wilson_interval",
 ]

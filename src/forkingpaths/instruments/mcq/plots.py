@@ -155,29 +155,6 @@ def claim_curve(results: Results, index: int) -> Markup | None:
     return figure("".join(parts), WIDTH, top + panel + 28, f"Specification curve of the claim {pair['a']} beats {pair['b']}")
 
 
-def variance(results: Results, where: tuple[Any, ...], title: str) -> Markup | None:
-    """Share of the variance of correctness per component, with intervals (bars)."""
-    components: list[dict[str, Any]] = results.get(*where) or []
-    if not components:
-        return None
-    left, right, top, band = 200, 150, 10, 22
-    height = top + band * len(components) + 44
-    x = Scale(0.0, 1.0, left, WIDTH - right)
-    parts = [svg.x_axis(x, top, top + band * len(components), "share of variance")]
-    for index, comp in enumerate(components):
-        y_mid = top + band * index + band / 2
-        share = comp["share"] or 0.0
-        parts.append(text(left - 10, y_mid + 4, clipped(str(comp["component"]), 26), text_anchor="end", fill=INK))
-        has_interval = comp.get("lower") is not None and comp.get("upper") is not None
-        lines = [f"{comp['component']}: share {share:.3f}" + (f" [{comp['lower']:.3f}, {comp['upper']:.3f}]" if has_interval else ""), str(comp["method"])]
-        body = svg.tooltip(lines) + element("rect", x=left, y=y_mid - 7, width=max(x(share) - left, 0.5), height=14, fill="#0072B2", opacity=0.85)
-        if has_interval:
-            body += element("line", x1=x(comp["lower"]), x2=x(comp["upper"]), y1=y_mid, y2=y_mid, stroke=INK, stroke_width=1.5)
-        body += text(WIDTH - right + 8, y_mid + 4, f"{share:.3f}", fill=INK)
-        parts.append(mark(body, results.pointer(*where, index)))
-    return figure("".join(parts), WIDTH, height, title)
-
-
 def reliability(results: Results, model: str) -> Markup | None:
     """Reliability diagram: accuracy against mean confidence per confidence bin (dot area ~ trials), with the diagonal."""
     base = ("models", model, "calibration", "reliability")

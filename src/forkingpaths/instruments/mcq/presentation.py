@@ -15,6 +15,7 @@ from rich.text import Text
 
 from forkingpaths.instruments.mcq import plots
 from forkingpaths.instruments.mcq.factors import NOTA_TEXT
+from forkingpaths.report import charts
 from forkingpaths.report.drilldown import present
 from forkingpaths.report.parts import DrillColumn, NoPresentation, Section, render_fragment
 from forkingpaths.report.source import Results, RunSource
@@ -54,8 +55,8 @@ def _figures(analyses: Results, models: list[str]) -> dict[str, Any]:
         "car": plots.car_curves(analyses, models),
         "bump": plots.bump(analyses),
         "claims": [plots.claim_curve(analyses, i) for i in range(len(analyses.get("comparisons", default=[]) or []))],
-        "variance": {m: plots.variance(analyses, ("models", m, "variance"), f"Variance shares of correctness for {m}") for m in models},
-        "variance_all": plots.variance(analyses, ("variance",), "Variance shares of correctness over every model"),
+        "variance": {m: charts.variance_shares(analyses, ("models", m, "variance"), f"Variance shares of correctness for {m}") for m in models},
+        "variance_all": charts.variance_shares(analyses, ("variance",), "Variance shares of correctness over every model"),
         "reliability": {m: plots.reliability(analyses, m) for m in models},
     }
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from forkingpaths.report import charts
 from forkingpaths.report.source import Results
 from forkingpaths.report.svg import (
     GRID,
@@ -263,47 +264,12 @@ def heatmap(results: Results, model: str) -> Markup | None:
 
 
 def variance(results: Results, model: str) -> Markup | None:
-    """Share of similarity variance per component with intervals.
+    """Share of similarity variance per component with intervals, the human group's share highlighted.
 
     The human reference spread is in other units (an SD of answer shares, not a share of
     variance); it is marked in the spread panel drawn beside this chart.
     """
-    base = ("models", model, "stability", "variance_components")
-    components: list[dict[str, Any]] = results.get(*base) or []
-    if not components:
-        return None
-    left, right, top, band = 200, 150, 10, 26
-    height = top + band * len(components) + 44
-    x = Scale(0.0, 1.0, left, WIDTH - right)
-    parts = [x_axis(x, top, top + band * len(components), "share of variance")]
-    for index, comp in enumerate(components):
-        y_mid = top + band * index + band / 2
-        is_group = comp["component"] == "group"
-        label = str(comp["component"])
-        parts.append(text(left - 10, y_mid + 4, clipped(label, LABEL_CHARS), text_anchor="end", fill=INK))
-        share = comp["share"] or 0.0
-        has_interval = comp["lower"] is not None and comp["upper"] is not None
-        lines = [f"{comp['component']}: share {share:.3f}", f"variance {comp['variance']:.4g}"]
-        if has_interval:
-            lines[0] += f" [{comp['lower']:.3f}, {comp['upper']:.3f}]"
-        lines.append(comp["method"] + ("; estimate truncated at 0" if comp["truncated"] else ""))
-        body = tooltip(lines) + element(
-            "rect",
-            x=left,
-            y=y_mid - 8,
-            width=max(x(share) - left, 0.5),
-            height=16,
-            fill="#009E73" if is_group else "#0072B2",
-            opacity=0.85,
-        )
-        if has_interval:
-            body += element(
-                "line", x1=x(comp["lower"]), x2=x(comp["upper"]), y1=y_mid, y2=y_mid, stroke=INK, stroke_width=1.5
-            )
-        shown = f"{share:.0%}" + (f" [{comp['lower']:.0%}, {comp['upper']:.0%}]" if has_interval else "")
-        body += text(WIDTH - right + 8, y_mid + 4, shown, fill=INK)
-        parts.append(mark(body, results.pointer(*base, index)))
-    return figure("".join(parts), WIDTH, height, f"Variance decomposition for {model}")
+    return charts.variance_shares(results, ("models", model, "stability", "variance_components"), f"Variance decomposition for {model}", highlight="group")
 
 
 def spread(results: Results, models: list[str]) -> Markup | None:

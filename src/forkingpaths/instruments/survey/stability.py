@@ -289,7 +289,7 @@ def stability(
     scores, means, labels = group_scores(align, level, n_resamples, rng)
     ranking = rankings(scores)
     closest = closest_group_summary(ranking, scores)
-    n_conditions, n_groups = len(ranking), scores["group"].nunique()
+    n_groups = scores["group"].nunique()
     result: dict[str, Any] = {
         "group_scores": scores.to_dict(orient="records"),
         "rankings": ranking.to_dict(orient="records"),
