@@ -28,7 +28,9 @@ Formulas and sources:
   verdicts disagree across orders, each disagreement goes "first both times" or "second
   both times"; under no position preference these are equally likely, so the count of
   "first both times" is Binomial(n, 1/2) — exact two-sided binomial test (scipy), which
-  uses one unit per item and so needs no independence of the two orders.
+  uses one unit per item and so needs no independence of the two orders. Cohen's κ between
+  the canonical verdicts of the two orders (repeat 0; LLMBar's ``kappa_agreement``), with a
+  percentile-bootstrap interval over items.
 - Artifacts: per perturbation level, the paired change in the share of trials choosing
   the target response (perturbed trial vs the same item, order, template and format
   without the artifact): mean paired difference with :func:`stats.paired_difference`;
@@ -80,7 +82,7 @@ def accuracy(frame: pd.DataFrame, level: float) -> tuple[list[dict[str, Any]], l
     for key, part in cells(labelled, ["model", *CONDITION]):
         scored = part[part["parsed"].astype(bool)]
         rows.append({**key, "n": len(part), "unparsable": int((~part["parsed"].astype(bool)).sum()),
-                     **proportion(scored["correct"].astype(bool), scored["item_id"], level)})
+                     "n_correct": int(scored["correct"].astype(bool).sum()), **proportion(scored["correct"].astype(bool), scored["item_id"], level)})
     overall = []
     for key, part in cells(labelled[labelled["artifact"] == "none"], ["model"]):
         scored = part[part["parsed"].astype(bool)]
@@ -147,8 +149,9 @@ def agreement(frame: pd.DataFrame, items: list[PairItem], spec: Spec) -> dict[st
     return result
 
 
-def position(frame: pd.DataFrame, level: float) -> list[dict[str, Any]]:
-    """Consistency across orders and first-position preference per judge × template × format (no artifact)."""
+def position(frame: pd.DataFrame, spec: Spec) -> list[dict[str, Any]]:
+    """Consistency across orders, first-position preference and κ between the orders per judge × template × format (no artifact)."""
+    level = spec.analysis.level
     rows = []
     base = frame[frame["artifact"] == "none"]
     for key, part in cells(base, ["model", "judge_template", "verdict_format"]):
@@ -169,13 +172,16 @@ def position(frame: pd.DataFrame, level: float) -> list[dict[str, Any]]:
         p_value = float(sps.binomtest(first_both, n_disagree, 0.5).pvalue) if n_disagree else None
         non_tie = part[part["parsed"].astype(bool) & (part["shown_verdict"] != "tie")]
         agreed = both[same & gold.loc[both.index].notna().to_numpy()]
+        first = both[both.index.get_level_values("repeat") == 0]
         if p_value is not None and p_value < ALPHA:
             verdict = "prefers the first position" if first_both > second_both else "prefers the second position"
         else:
             verdict = "no detected position preference"
         rows.append({
-            **key, "n_pairs": len(both),
+            **key, "n_pairs": len(both), "n_consistent": int(same.sum()),
+            "n_consistent_correct": int((agreed["original"] == gold.loc[agreed.index]).sum()),
             "consistency": proportion(same, items, level),
+            "kappa_orders": _kappa(first["original"].map(CODES).to_numpy(), first["swapped"].map(CODES).to_numpy(), spec),
             "first_preference": proportion(non_tie["shown_verdict"] == "A", non_tie["item_id"], level),
             "first_both": first_both, "second_both": second_both,
             "binomial": {"pvalue": clean(p_value), "method": "exact binomial (two-sided, H0 p = 0.5)"},
@@ -351,7 +357,7 @@ def analyse(trials: pd.DataFrame, items: list[PairItem], spec: Spec, ppi_labels:
         "accuracy": acc,
         "accuracy_overall": overall,
         "agreement": agreement(frame, [] if "evaluated" in frame else items, spec),
-        "position": position(frame, level),
+        "position": position(frame, spec),
         "artifacts": artifacts(frame, level),
         "length": length_preference(frame, level),
         "self_consistency": raters.self_consistency(frame, spec),

@@ -85,7 +85,7 @@ def tidy_loader(data: DataSpec, base_dir: Path) -> list[PairItem]:
     return tidy_rows(read_table(path, name), data.columns, "user file")
 
 
-def _json_array(path: Path, name: str) -> list[Any]:
+def json_array(path: Path, name: str) -> list[Any]:
     if not path.is_file():
         raise DataError(f"{name}: file not found (looked for {path})")
     try:
@@ -131,7 +131,7 @@ def llmbar_loader(data: DataSpec, base_dir: Path) -> list[PairItem]:
     if path.is_dir():
         path, name = path / "dataset.json", f"{name}/dataset.json"
     category = params.text("category") or path.parent.name.lower() or "llmbar"
-    return llmbar_items(_json_array(path, name), name, category)
+    return llmbar_items(json_array(path, name), name, category)
 
 
 _PANDALM = {"0": "tie", "1": "A", "2": "B"}
@@ -156,7 +156,7 @@ def pandalm_loader(data: DataSpec, base_dir: Path) -> list[PairItem]:
     Params(data.params, (), data.loader)
     path, name = _path(data, base_dir)
     found = []
-    for n, raw in enumerate(_json_array(path, name), start=1):
+    for n, raw in enumerate(json_array(path, name), start=1):
         where = f"{name} item {n}"
         record = _record(raw, where)
         humans = []
