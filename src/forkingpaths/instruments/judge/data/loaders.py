@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from forkingpaths import registry
 from forkingpaths.data.params import Params
@@ -27,6 +27,7 @@ from forkingpaths.instruments.judge.items import PairItem, canonical_label, chec
 from forkingpaths.spec import DataSpec
 
 Loader = Callable[[DataSpec, Path], list[PairItem]]
+T = TypeVar("T")
 BUILTIN = {"llmbar": "llmbar.jsonl"}
 _HUMAN_SEPARATOR = "|"
 
@@ -231,13 +232,17 @@ def builtin_loader(data: DataSpec, base_dir: Path) -> list[PairItem]:
 def load_pair_items(data: DataSpec, base_dir: Path) -> list[PairItem]:
     """The spec's items through its ``judge/<loader>``, then ``data.filter`` (on ``category``) and ``data.limit``."""
     loader: Loader = registry.loaders.get(f"judge/{data.loader}", "data.loader")
-    items = loader(data, base_dir)
+    return filtered(loader(data, base_dir), data)
+
+
+def filtered(items: list[T], data: DataSpec) -> list[T]:
+    """``data.filter`` (on ``category`` only) and then ``data.limit``; an empty result is an error."""
     for field, keep in data.filter.items():
         if field != "category":
             raise DataError(f"data.filter.{field}: judge items can be filtered on category only")
-        items = [item for item in items if item.category in set(keep)]
+        items = [item for item in items if getattr(item, "category", None) in set(keep)]
     if not items:
-        raise DataError("data: no pairs left after data.filter")
+        raise DataError("data: no items left after data.filter")
     return items[: data.limit] if data.limit else items
 
 
