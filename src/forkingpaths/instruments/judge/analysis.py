@@ -40,6 +40,7 @@ Formulas and sources:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -236,6 +237,48 @@ def artifacts(frame: pd.DataFrame, level: float) -> list[dict[str, Any]]:
     return rows
 
 
+#: At most this many flipped items per judge are kept with their prompts (the counts cover all of them).
+MAX_FLIPS = 20
+PromptOf = Callable[[PairItem, dict[str, str]], str]
+
+
+def flips(frame: pd.DataFrame, items: list[PairItem], prompt_of: PromptOf) -> dict[str, Any]:
+    """Items whose canonical verdict changed under the swap or under an artifact (repeat 0), with both prompts.
+
+    A swap flip compares the ``original`` and ``swapped`` orders without an artifact; an
+    artifact flip compares a perturbed trial with the same item, order, template and format
+    without it. Both verdicts must be parsed. The first :data:`MAX_FLIPS` per judge keep the
+    two prompts as the judge saw them; ``counts`` has every flip.
+    """
+    by_id = {item.item_id: item for item in items}
+    keys = ["model", "judge_template", "verdict_format"]
+    base = frame[(frame["repeat"] == 0) & frame["parsed"].astype(bool)]
+    index = base.set_index([*keys, "position", "artifact", "item_id"])["verdict"]
+    found: list[dict[str, Any]] = []
+    for (model, template, fmt, place, artifact, item_id), verdict in index.items():
+        if artifact == "none" and place != "original":
+            continue
+        other = (model, template, fmt, "swapped", "none", item_id) if artifact == "none" else (model, template, fmt, place, "none", item_id)
+        if other not in index.index or index[other] == verdict or item_id not in by_id:
+            continue
+        before = {"position": "original" if artifact == "none" else place, "artifact": "none", "judge_template": template, "verdict_format": fmt}
+        after = {**before, "position": "swapped"} if artifact == "none" else {**before, "artifact": artifact}
+        found.append({"model": model, "kind": "swap" if artifact == "none" else "artifact", "item_id": item_id, "judge_template": template,
+                      "verdict_format": fmt, "position": place, "artifact": artifact, "gold": by_id[item_id].label,
+                      "before": {"levels": before, "verdict": index[other] if artifact != "none" else verdict},
+                      "after": {"levels": after, "verdict": verdict if artifact != "none" else index[other]}})
+    counts: dict[str, dict[str, int]] = {}
+    kept: list[dict[str, Any]] = []
+    for row in found:
+        mine = counts.setdefault(row["model"], {"swap": 0, "artifact": 0})
+        mine[row["kind"]] += 1
+        if sum(mine.values()) <= MAX_FLIPS:
+            for side in ("before", "after"):
+                row[side]["prompt"] = prompt_of(by_id[row["item_id"]], row[side]["levels"])
+            kept.append(row)
+    return {"counts": counts, "items": kept, "limit": MAX_FLIPS}
+
+
 def _estimate(interval: dict[str, Any]) -> Estimate | None:
     if interval.get("estimate") is None:
         return None
@@ -341,8 +384,13 @@ def further_findings(result: dict[str, Any]) -> list[Finding]:
     return out
 
 
-def analyse(trials: pd.DataFrame, items: list[PairItem], spec: Spec, ppi_labels: int | None = None) -> Analysis:
-    """Every judge analysis of the trials table, and the findings in words (rules in :data:`RULES`)."""
+def analyse(trials: pd.DataFrame, items: list[PairItem], spec: Spec, ppi_labels: int | None = None,
+            prompt_of: PromptOf | None = None) -> Analysis:
+    """Every judge analysis of the trials table, and the findings in words (rules in :data:`RULES`).
+
+    ``prompt_of`` (the instrument's prompt of an item under some levels) fills the flipped-verdict
+    drill-down; without it, or in the generated mode (a new response per trial), there is none.
+    """
     level = spec.analysis.level
     frame = verdict_frame(trials)
     generated = frame[frame["verdict_format"] == "generate"]
@@ -364,6 +412,7 @@ def analyse(trials: pd.DataFrame, items: list[PairItem], spec: Spec, ppi_labels:
         "jury": raters.jury(frame, spec),
         "win_rate": win_rates(frame, spec, ppi_labels),
         "variance": correctness_shares(frame, spec),
+        "flips": flips(frame, items, prompt_of) if prompt_of is not None and "evaluated" not in frame else {"counts": {}, "items": [], "limit": MAX_FLIPS},
         "rules": {"alpha": ALPHA, "margin": MARGIN, "stable": raters.STABLE, **RULES,
                   "conventions": "alpha 0.05 and the 0.10 artifact margin are conventions; accuracy's 0.5 is a baseline"},
     }

@@ -28,7 +28,8 @@ from forkingpaths.instruments.judge.data import load_pair_items
 from forkingpaths.instruments.judge.items import PairItem
 from forkingpaths.instruments.judge.presentation import JudgePresentation
 from forkingpaths.instruments.judge.winrate import MIN_LABELS
-from forkingpaths.models.base import Message, Request, Response
+from forkingpaths.design import Condition
+from forkingpaths.models.base import Capabilities, Message, Request, Response
 from forkingpaths.spec import DataSpec, Spec
 
 FACTORS: dict[str, tuple[str, ...]] = {
@@ -214,4 +215,7 @@ class JudgeInstrument(SingleStage):
     def analyse(self, trials: pd.DataFrame, items: list[PairItem], spec: Spec) -> Analysis:
         from forkingpaths.instruments.judge.analysis import analyse
 
-        return analyse(trials, items, spec, self.ppi_labels)
+        def prompt_of(item: PairItem, levels: dict[str, str]) -> str:
+            return self.prompt_for(item, TrialContext(item, Condition(tuple(levels.items())), 0, "", spec, Capabilities()))
+
+        return analyse(trials, items, spec, self.ppi_labels, prompt_of)

@@ -11,6 +11,7 @@ from markupsafe import Markup
 from rich.console import RenderableType
 from rich.table import Table
 
+from forkingpaths.instruments.judge.plots import artifact_forest
 from forkingpaths.report.parts import DrillColumn, Section, render_fragment
 from forkingpaths.report.source import RunSource
 from forkingpaths.text import safe_text
@@ -25,6 +26,7 @@ SECTIONS = (
     ("judge-raters", "Repeats and juries", "raters.html.j2"),
     ("judge-win-rate", "Win rate, naive and corrected", "winrate.html.j2"),
     ("judge-variance", "What decides being right", "variance.html.j2"),
+    ("judge-flips", "Flipped verdicts", "flips.html.j2"),
 )
 
 
@@ -54,7 +56,8 @@ class SinglePresentation:
                 ("responses", Markup("{} (human scores on {}–{})").format(r.get("design", "items"), scale[0], scale[1]))]
 
     def sections(self, source: RunSource) -> list[Section]:
-        return [Section(anchor, title, render_fragment(PACKAGE, template, r=source.analyses)) for anchor, title, template in SINGLE_SECTIONS]
+        forest = artifact_forest(source.analyses, "shift in the judge's score (interval)")
+        return [Section(anchor, title, render_fragment(PACKAGE, template, r=source.analyses, forest=forest)) for anchor, title, template in SINGLE_SECTIONS]
 
     def drill_columns(self, source: RunSource) -> list[DrillColumn]:
         return [
@@ -97,7 +100,8 @@ class JudgePresentation:
     def sections(self, source: RunSource) -> list[Section]:
         if _single(source):
             return self.single.sections(source)
-        return [Section(anchor, title, render_fragment(PACKAGE, template, r=source.analyses)) for anchor, title, template in SECTIONS]
+        forest = artifact_forest(source.analyses, "shift in choosing the perturbed response (interval)")
+        return [Section(anchor, title, render_fragment(PACKAGE, template, r=source.analyses, forest=forest)) for anchor, title, template in SECTIONS]
 
     def item_text(self, item: dict[str, Any]) -> str:
         return str(item.get("instruction") or "")
