@@ -6,7 +6,8 @@ after "quality" in its text, adds ``FIRST_BONUS`` to the response shown first an
 everything else (so the disclaimer and planted-instruction artifacts have no effect).
 It answers ``choice_logprobs`` with a softmax over the two scores (tie gets ~0) and
 ``generate`` with the winning label. Asked anything that is not a judging prompt (stage 0
-of the generated-responses mode) it writes ``WRITTEN``. ``planted:fair`` is the same judge
+of the generated-responses mode) it writes ``WRITTEN``. A single-response prompt it scores by
+the response's "quality N" plus ``SINGLE_APOLOGY_BONUS`` after the apology artifact. ``planted:fair`` is the same judge
 without the position bonus.
 """
 
@@ -23,6 +24,9 @@ FIRST_BONUS = 4.5
 APOLOGY_BONUS = 6.0
 _SHOWN = re.compile(r"Response A:\n(.*?)\n\nResponse B:\n(.*?)\n\n", re.DOTALL)
 _QUALITY = re.compile(r"quality (\d+)")
+_SINGLE = re.compile(r"\n\nResponse:\n(.*?)\n\nRate", re.DOTALL)
+#: The single-response judge scores a response its "quality N", plus this for the apology artifact (capped at the scale's top).
+SINGLE_APOLOGY_BONUS = 2
 
 
 WRITTEN = "An answer of quality 13."
@@ -45,6 +49,9 @@ class PlantedBackend:
         self.first_bonus = first_bonus
 
     async def complete(self, request: Request) -> Response:
+        single = _SINGLE.search(request.messages[-1].content)
+        if single is not None:
+            return self.rate(request, single.group(1))
         shown = _SHOWN.search(request.messages[-1].content)
         if shown is None:
             return Response(text=WRITTEN, prompt_tokens=3, completion_tokens=5)
@@ -56,6 +63,16 @@ class PlantedBackend:
             total = ea + eb + tie
             return Response(label_probs={"A": ea / total, "B": eb / total, "tie": tie / total}, valid_mass=0.9)
         return Response(text="Verdict: A" if a > b else "Verdict: B", prompt_tokens=5, completion_tokens=2)
+
+    @staticmethod
+    def rate(request: Request, text: str) -> Response:
+        """Single-response mode: the quality number, plus the apology bonus, capped at the top label; P = 0.7 on it, the rest spread."""
+        value = int(_QUALITY.search(text).group(1)) + (SINGLE_APOLOGY_BONUS if text.startswith(BUILTIN["apology"].prefix) else 0)  # type: ignore[union-attr]
+        if request.mode == "choice_logprobs":
+            top = min(value, int(request.labels[-1]))
+            rest = 0.3 / (len(request.labels) - 1)
+            return Response(label_probs={k: 0.7 if int(k) == top else rest for k in request.labels}, valid_mass=0.8)
+        return Response(text=f"Score: {value}", prompt_tokens=5, completion_tokens=2)
 
     def versions(self) -> dict[str, str]:
         return {"planted": "1"}

@@ -11,6 +11,7 @@ import forkingpaths
 from forkingpaths import registry
 from forkingpaths.report.html import write_report
 from forkingpaths.report.source import resolve
+from forkingpaths.spec import parse_spec
 
 pytestmark = pytest.mark.model
 
@@ -35,3 +36,18 @@ def test_the_demo_runs_on_the_embedded_model_with_traced_report_sections(tmp_pat
             assert resolve(document, path) is not None, path
     again = forkingpaths.run(spec, options)
     assert again.manifest.counts.model_calls == 0
+
+
+def test_the_single_response_mode_scores_on_the_embedded_model(tmp_path: Path) -> None:
+    spec = parse_spec({"name": "single", "instrument": {"name": "judge", "params": {"mode": "single"}},
+                       "data": {"loader": "builtin", "limit": 4}, "models": ["llamacpp"], "output_dir": str(tmp_path / "runs"),
+                       "factors": {"verdict_format": ["probs", "generate"]}, "sampling": {"max_tokens": 6},
+                       "analysis": {"n_resamples": 100}}, "test")
+    run = forkingpaths.run(spec, forkingpaths.RunOptions(cache_dir=tmp_path / "cache"))
+    trials = run.trials
+    assert trials["error"].isna().all() and len(trials) == 8
+    probs = trials[trials["verdict_format"] == "probs"]
+    assert probs["score"].between(1, 5).all() and probs["expected_score"].between(1, 5).all()
+    generated = trials[trials["verdict_format"] == "generate"]
+    assert (generated["parsed"] == generated["score"].notna()).all()
+    assert {row["verdict_format"] for row in run.analyses["agreement"]} <= {"probs", "generate"}

@@ -9,6 +9,7 @@ for the planted effects, and flag nothing that was not planted.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -125,3 +126,25 @@ def test_the_planted_judge_is_accurate_and_every_generated_verdict_parses(audit:
     assert _inside(truth, overall) and overall["method"] == "cluster-t(item)"
     assert audit.analyses["parsing"]["unparsable"] == 0
     assert audit.trials["error"].isna().all()
+
+
+def test_flipped_verdicts_are_listed_with_both_prompts_and_drawn(audit: forkingpaths.Run) -> None:
+    from forkingpaths.report.html import write_report
+
+    flips = audit.analyses["flips"]
+    inconsistent = sum(_gap(i) < planted.FIRST_BONUS for i in range(N_ITEMS))
+    for judge, counts in flips["counts"].items():
+        assert counts["swap"] == 2 * inconsistent  # the first-shown response wins both orders on these items, in both formats
+        assert counts["artifact"] > 0  # the apology moves some verdicts
+    assert 0 < len(flips["items"]) <= flips["limit"]
+    for row in flips["items"]:
+        assert row["before"]["verdict"] != row["after"]["verdict"]
+        before, after = row["before"]["prompt"], row["after"]["prompt"]
+        if row["kind"] == "swap":
+            first, second = re.search(r"Response A:\n(.*?)\n\nResponse B:\n(.*?)\n\n", before, re.DOTALL).groups()  # type: ignore[union-attr]
+            assert f"Response A:\n{second}\n\nResponse B:\n{first}\n\n" in after
+        else:
+            assert row["artifact"].startswith("apology") and before != after
+    page = write_report(audit.directory).read_text(encoding="utf-8")
+    assert 'id="judge-flips"' in page and "Forest plot of artifact effects" in page
+    assert page.count('<details class="flip">') == len(flips["items"])

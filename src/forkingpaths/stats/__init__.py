@@ -12,6 +12,7 @@ from forkingpaths.stats.agreement import (
     fleiss_kappa,
     krippendorff_alpha,
     percent_agreement,
+    weighted_kappa,
 )
 from forkingpaths.stats.benchmark import agreement_by_size, bat_agreement, rank_agreement, saturation, signal_noise
 from forkingpaths.stats.consistency import cat_metrics, multi_prompt
@@ -109,6 +110,7 @@ __all__ = [
     "paired_difference",
     "pairwise_kendall_tau",
     "percent_agreement",
+    "weighted_kappa",
     "percentile_bounds",
     "rank_agreement",
     "ppi_mean",

@@ -18,6 +18,7 @@ __all__ = [
     "fleiss_kappa",
     "krippendorff_alpha",
     "percent_agreement",
+    "weighted_kappa",
 ]
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
@@ -62,6 +63,37 @@ def cohen_kappa(a: ArrayLike, b: ArrayLike) -> float:
     if np.isclose(p_expected, 1.0):
         raise ValueError("cohen_kappa is undefined: both raters use a single, identical label")
     return float((p_observed - p_expected) / (1.0 - p_expected))
+
+
+def weighted_kappa(a: ArrayLike, b: ArrayLike, low: int, high: int, weights: Literal["quadratic", "linear"] = "quadratic") -> float:
+    """Cohen's weighted κ of two raters' whole-number scores on the scale ``low..high``.
+
+    Formula (Cohen 1968, "Weighted kappa", Psychol. Bull. 70(4)): with the ``k`` scale points,
+    observed joint shares ``O_ij``, the product of the marginal shares ``E_ij`` and the
+    disagreement weights ``w_ij = |i - j|^p / (k - 1)^p`` (p = 2 quadratic, 1 linear),
+    ``kappa_w = 1 - sum(w O) / sum(w E)``. The scale's points are the categories whether or
+    not a rater used them (so the weights follow the scale, not the observed labels).
+    Undefined (ValueError) when ``sum(w E) = 0`` (both raters give one same score only).
+    """
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.ndim != 1 or x.shape != y.shape or x.size == 0:
+        raise ValueError("a and b must be non-empty 1-D arrays of the same length")
+    if high <= low:
+        raise ValueError(f"the scale needs high > low, got {low}..{high}")
+    for name, arr in (("a", x), ("b", y)):
+        if not (np.all(arr == np.floor(arr)) and arr.min() >= low and arr.max() <= high):  # NaN fails the first test
+            raise ValueError(f"{name} must hold whole-number scores within {low}..{high}")
+    k = high - low + 1
+    cells = (x - low).astype(int) * k + (y - low).astype(int)
+    observed = np.bincount(cells, minlength=k * k).reshape(k, k) / x.size
+    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0))
+    points = np.arange(k)
+    power = 2 if weights == "quadratic" else 1
+    w = np.abs(points[:, None] - points[None, :]) ** power / (k - 1) ** power
+    denominator = float((w * expected).sum())
+    if np.isclose(denominator, 0.0):
+        raise ValueError("weighted_kappa is undefined: both raters give one same score only")
+    return float(1.0 - (w * observed).sum() / denominator)
 
 
 def _ratings_to_table(ratings: ArrayLike) -> NDArray[np.float64]:

@@ -28,7 +28,9 @@ Formulas and sources:
   verdicts disagree across orders, each disagreement goes "first both times" or "second
   both times"; under no position preference these are equally likely, so the count of
   "first both times" is Binomial(n, 1/2) — exact two-sided binomial test (scipy), which
-  uses one unit per item and so needs no independence of the two orders.
+  uses one unit per item and so needs no independence of the two orders. Cohen's κ between
+  the canonical verdicts of the two orders (repeat 0; LLMBar's ``kappa_agreement``), with a
+  percentile-bootstrap interval over items.
 - Artifacts: per perturbation level, the paired change in the share of trials choosing
   the target response (perturbed trial vs the same item, order, template and format
   without the artifact): mean paired difference with :func:`stats.paired_difference`;
@@ -38,6 +40,7 @@ Formulas and sources:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -80,7 +83,7 @@ def accuracy(frame: pd.DataFrame, level: float) -> tuple[list[dict[str, Any]], l
     for key, part in cells(labelled, ["model", *CONDITION]):
         scored = part[part["parsed"].astype(bool)]
         rows.append({**key, "n": len(part), "unparsable": int((~part["parsed"].astype(bool)).sum()),
-                     **proportion(scored["correct"].astype(bool), scored["item_id"], level)})
+                     "n_correct": int(scored["correct"].astype(bool).sum()), **proportion(scored["correct"].astype(bool), scored["item_id"], level)})
     overall = []
     for key, part in cells(labelled[labelled["artifact"] == "none"], ["model"]):
         scored = part[part["parsed"].astype(bool)]
@@ -147,8 +150,9 @@ def agreement(frame: pd.DataFrame, items: list[PairItem], spec: Spec) -> dict[st
     return result
 
 
-def position(frame: pd.DataFrame, level: float) -> list[dict[str, Any]]:
-    """Consistency across orders and first-position preference per judge × template × format (no artifact)."""
+def position(frame: pd.DataFrame, spec: Spec) -> list[dict[str, Any]]:
+    """Consistency across orders, first-position preference and κ between the orders per judge × template × format (no artifact)."""
+    level = spec.analysis.level
     rows = []
     base = frame[frame["artifact"] == "none"]
     for key, part in cells(base, ["model", "judge_template", "verdict_format"]):
@@ -169,13 +173,16 @@ def position(frame: pd.DataFrame, level: float) -> list[dict[str, Any]]:
         p_value = float(sps.binomtest(first_both, n_disagree, 0.5).pvalue) if n_disagree else None
         non_tie = part[part["parsed"].astype(bool) & (part["shown_verdict"] != "tie")]
         agreed = both[same & gold.loc[both.index].notna().to_numpy()]
+        first = both[both.index.get_level_values("repeat") == 0]
         if p_value is not None and p_value < ALPHA:
             verdict = "prefers the first position" if first_both > second_both else "prefers the second position"
         else:
             verdict = "no detected position preference"
         rows.append({
-            **key, "n_pairs": len(both),
+            **key, "n_pairs": len(both), "n_consistent": int(same.sum()),
+            "n_consistent_correct": int((agreed["original"] == gold.loc[agreed.index]).sum()),
             "consistency": proportion(same, items, level),
+            "kappa_orders": _kappa(first["original"].map(CODES).to_numpy(), first["swapped"].map(CODES).to_numpy(), spec),
             "first_preference": proportion(non_tie["shown_verdict"] == "A", non_tie["item_id"], level),
             "first_both": first_both, "second_both": second_both,
             "binomial": {"pvalue": clean(p_value), "method": "exact binomial (two-sided, H0 p = 0.5)"},
@@ -228,6 +235,48 @@ def artifacts(frame: pd.DataFrame, level: float) -> list[dict[str, Any]]:
             else:
                 r["verdict"] = "no shift beyond the margin"
     return rows
+
+
+#: At most this many flipped items per judge are kept with their prompts (the counts cover all of them).
+MAX_FLIPS = 20
+PromptOf = Callable[[PairItem, dict[str, str]], str]
+
+
+def flips(frame: pd.DataFrame, items: list[PairItem], prompt_of: PromptOf) -> dict[str, Any]:
+    """Items whose canonical verdict changed under the swap or under an artifact (repeat 0), with both prompts.
+
+    A swap flip compares the ``original`` and ``swapped`` orders without an artifact; an
+    artifact flip compares a perturbed trial with the same item, order, template and format
+    without it. Both verdicts must be parsed. The first :data:`MAX_FLIPS` per judge keep the
+    two prompts as the judge saw them; ``counts`` has every flip.
+    """
+    by_id = {item.item_id: item for item in items}
+    keys = ["model", "judge_template", "verdict_format"]
+    base = frame[(frame["repeat"] == 0) & frame["parsed"].astype(bool)]
+    index = base.set_index([*keys, "position", "artifact", "item_id"])["verdict"]
+    found: list[dict[str, Any]] = []
+    for (model, template, fmt, place, artifact, item_id), verdict in index.items():
+        if artifact == "none" and place != "original":
+            continue
+        other = (model, template, fmt, "swapped", "none", item_id) if artifact == "none" else (model, template, fmt, place, "none", item_id)
+        if other not in index.index or index[other] == verdict or item_id not in by_id:
+            continue
+        before = {"position": "original" if artifact == "none" else place, "artifact": "none", "judge_template": template, "verdict_format": fmt}
+        after = {**before, "position": "swapped"} if artifact == "none" else {**before, "artifact": artifact}
+        found.append({"model": model, "kind": "swap" if artifact == "none" else "artifact", "item_id": item_id, "judge_template": template,
+                      "verdict_format": fmt, "position": place, "artifact": artifact, "gold": by_id[item_id].label,
+                      "before": {"levels": before, "verdict": index[other] if artifact != "none" else verdict},
+                      "after": {"levels": after, "verdict": verdict if artifact != "none" else index[other]}})
+    counts: dict[str, dict[str, int]] = {}
+    kept: list[dict[str, Any]] = []
+    for row in found:
+        mine = counts.setdefault(row["model"], {"swap": 0, "artifact": 0})
+        mine[row["kind"]] += 1
+        if sum(mine.values()) <= MAX_FLIPS:
+            for side in ("before", "after"):
+                row[side]["prompt"] = prompt_of(by_id[row["item_id"]], row[side]["levels"])
+            kept.append(row)
+    return {"counts": counts, "items": kept, "limit": MAX_FLIPS}
 
 
 def _estimate(interval: dict[str, Any]) -> Estimate | None:
@@ -335,8 +384,13 @@ def further_findings(result: dict[str, Any]) -> list[Finding]:
     return out
 
 
-def analyse(trials: pd.DataFrame, items: list[PairItem], spec: Spec, ppi_labels: int | None = None) -> Analysis:
-    """Every judge analysis of the trials table, and the findings in words (rules in :data:`RULES`)."""
+def analyse(trials: pd.DataFrame, items: list[PairItem], spec: Spec, ppi_labels: int | None = None,
+            prompt_of: PromptOf | None = None) -> Analysis:
+    """Every judge analysis of the trials table, and the findings in words (rules in :data:`RULES`).
+
+    ``prompt_of`` (the instrument's prompt of an item under some levels) fills the flipped-verdict
+    drill-down; without it, or in the generated mode (a new response per trial), there is none.
+    """
     level = spec.analysis.level
     frame = verdict_frame(trials)
     generated = frame[frame["verdict_format"] == "generate"]
@@ -351,13 +405,14 @@ def analyse(trials: pd.DataFrame, items: list[PairItem], spec: Spec, ppi_labels:
         "accuracy": acc,
         "accuracy_overall": overall,
         "agreement": agreement(frame, [] if "evaluated" in frame else items, spec),
-        "position": position(frame, level),
+        "position": position(frame, spec),
         "artifacts": artifacts(frame, level),
         "length": length_preference(frame, level),
         "self_consistency": raters.self_consistency(frame, spec),
         "jury": raters.jury(frame, spec),
         "win_rate": win_rates(frame, spec, ppi_labels),
         "variance": correctness_shares(frame, spec),
+        "flips": flips(frame, items, prompt_of) if prompt_of is not None and "evaluated" not in frame else {"counts": {}, "items": [], "limit": MAX_FLIPS},
         "rules": {"alpha": ALPHA, "margin": MARGIN, "stable": raters.STABLE, **RULES,
                   "conventions": "alpha 0.05 and the 0.10 artifact margin are conventions; accuracy's 0.5 is a baseline"},
     }

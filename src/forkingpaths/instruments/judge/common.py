@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from forkingpaths import stats
+from forkingpaths.spec import Spec
 
 CODES = {"A": 0.0, "B": 1.0, "tie": 2.0}
 DEFAULTS = {"position": "original", "artifact": "none", "judge_template": "verdict", "verdict_format": "probs"}
@@ -71,6 +72,18 @@ def mean_difference(a: Any, b: Any, clusters: Any, level: float) -> dict[str, An
         return interval(float(np.mean(x - y)), None, None, "none (one item)", level)
     d = stats.paired_difference(x, y, c if many else None, level)
     return interval(d.estimate, d.lower, d.upper, d.method, level)
+
+
+def bootstrapped(matrix: np.ndarray, statistic: Any, spec: Spec) -> dict[str, Any]:
+    """An agreement statistic of a raters × units array with its percentile-bootstrap interval over units (seeded), or why there is none."""
+    level = spec.analysis.level
+    if matrix.shape[1] < 2:
+        return interval(None, None, None, "none (fewer than two units)", level)
+    try:
+        out = stats.bootstrap_agreement_ci(matrix, statistic, spec.analysis.n_resamples, level, spec.seed)
+    except ValueError:
+        return interval(None, None, None, "undefined (a single label throughout)", level)
+    return interval(out["estimate"], out["lower"], out["upper"], str(out["method"]), level)
 
 
 def cells(frame: pd.DataFrame, keys: list[str]) -> list[tuple[dict[str, Any], pd.DataFrame]]:

@@ -4,7 +4,8 @@ Design: the judge under audit is the **evaluated model** (``models:``): the item
 responses, so a trial is one request, the judge's verdict, and the trials table has one
 row per judge (a jury is several models; analyses aggregate them). No role is needed.
 ``params.mode: generated`` makes :class:`~.generated.GeneratedJudgeInstrument` instead: the
-evaluated model writes the response, the ``judge`` role grades it (docs/judge.md).
+evaluated model writes the response, the ``judge`` role grades it (docs/judge.md); ``params.mode: single``
+makes :class:`~.single.SingleJudgeInstrument`: the judge scores one response on a scale against a human score.
 
 Factors (each optional; the default level is shown first):
 ``position`` original | swapped; ``artifact`` none | <artifact>-worse | <artifact>-better;
@@ -27,7 +28,8 @@ from forkingpaths.instruments.judge.data import load_pair_items
 from forkingpaths.instruments.judge.items import PairItem
 from forkingpaths.instruments.judge.presentation import JudgePresentation
 from forkingpaths.instruments.judge.winrate import MIN_LABELS
-from forkingpaths.models.base import Message, Request, Response
+from forkingpaths.design import Condition
+from forkingpaths.models.base import Capabilities, Message, Request, Response
 from forkingpaths.spec import DataSpec, Spec
 
 FACTORS: dict[str, tuple[str, ...]] = {
@@ -36,7 +38,7 @@ FACTORS: dict[str, tuple[str, ...]] = {
     "judge_template": tuple(prompts.BUILTIN_TEMPLATES),
     "verdict_format": prompts.FORMATS,
 }
-MODES = ("pairs", "generated")
+MODES = ("pairs", "generated", "single")
 PARAMS = ("templates", "perturbations", "family", "ppi_labels", "mode", "reference")
 
 
@@ -80,11 +82,15 @@ class JudgeInstrument(SingleStage):
     roles: ClassVar[tuple[str, ...]] = ()
 
     def __new__(cls, params: dict[str, Any], seed: int = 0) -> JudgeInstrument:
-        """``params.mode: generated`` gives the two-stage instrument (the evaluated model writes, the ``judge`` role grades)."""
+        """``params.mode: generated`` gives the two-stage instrument (the evaluated model writes, the ``judge`` role grades); ``single`` the one-response scorer."""
         if cls is JudgeInstrument and params.get("mode") == "generated":
             from forkingpaths.instruments.judge.generated import GeneratedJudgeInstrument
 
             return super().__new__(GeneratedJudgeInstrument)
+        if cls is JudgeInstrument and params.get("mode") == "single":
+            from forkingpaths.instruments.judge.single import SingleJudgeInstrument
+
+            return super().__new__(SingleJudgeInstrument)
         return super().__new__(cls)
 
     def __init__(self, params: dict[str, Any], seed: int = 0) -> None:
@@ -209,4 +215,7 @@ class JudgeInstrument(SingleStage):
     def analyse(self, trials: pd.DataFrame, items: list[PairItem], spec: Spec) -> Analysis:
         from forkingpaths.instruments.judge.analysis import analyse
 
-        return analyse(trials, items, spec, self.ppi_labels)
+        def prompt_of(item: PairItem, levels: dict[str, str]) -> str:
+            return self.prompt_for(item, TrialContext(item, Condition(tuple(levels.items())), 0, "", spec, Capabilities()))
+
+        return analyse(trials, items, spec, self.ppi_labels, prompt_of)

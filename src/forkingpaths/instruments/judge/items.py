@@ -3,7 +3,8 @@
 A :class:`PairItem` is one instruction with two responses (canonical order A, B), the
 gold label (``A``, ``B`` or ``tie``; ``None`` when only human labels exist and they have
 no majority), the human labels when there are several, and an optional category.
-Every problem is one line naming the file and row (``pairs.csv row 7: …``).
+A :class:`ScoredItem` is one instruction with one response and a human score on a scale
+(the ``single`` mode). Every problem is one line naming the file and row (``pairs.csv row 7: …``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from forkingpaths.errors import DataError
 
@@ -57,7 +58,15 @@ def require_text(values: Mapping[str, Any], column: str, where: str, logical: st
     return text
 
 
-def check_unique(items: list[tuple[PairItem, str]]) -> list[PairItem]:
+class _Identified(Protocol):
+    @property
+    def item_id(self) -> str: ...
+
+
+T = TypeVar("T", bound=_Identified)
+
+
+def check_unique(items: list[tuple[T, str]]) -> list[T]:
     """The items, or a one-line error naming both rows of the first duplicate id."""
     seen: dict[str, str] = {}
     for item, where in items:
@@ -65,3 +74,17 @@ def check_unique(items: list[tuple[PairItem, str]]) -> list[PairItem]:
             raise DataError(f"{where}: duplicate id {item.item_id!r} (first at {seen[item.item_id]})")
         seen[item.item_id] = where
     return [item for item, _ in items]
+
+
+@dataclass(frozen=True)
+class ScoredItem:
+    """One instruction with one response and a human score on the scale ``low..high`` (mode ``single``)."""
+
+    item_id: str
+    instruction: str
+    response: str
+    score: float
+    low: int
+    high: int
+    category: str | None = None
+    source: str | None = None

@@ -11,6 +11,7 @@ from markupsafe import Markup
 from rich.console import RenderableType
 from rich.table import Table
 
+from forkingpaths.instruments.judge.plots import artifact_forest
 from forkingpaths.report.parts import DrillColumn, Section, render_fragment
 from forkingpaths.report.source import RunSource
 from forkingpaths.text import safe_text
@@ -25,15 +26,70 @@ SECTIONS = (
     ("judge-raters", "Repeats and juries", "raters.html.j2"),
     ("judge-win-rate", "Win rate, naive and corrected", "winrate.html.j2"),
     ("judge-variance", "What decides being right", "variance.html.j2"),
+    ("judge-flips", "Flipped verdicts", "flips.html.j2"),
 )
+
+
+SINGLE_SECTIONS = (("judge-scores", "Scores against human scores", "single.html.j2"),)
 
 
 def _pct(value: Any) -> str:
     return f"{value:.0%}" if isinstance(value, int | float) else "n/a"
 
 
-class JudgePresentation:
+def _single(source: RunSource) -> bool:
+    """The run is in the single-response mode (its analyses say so)."""
+    return source.analyses.get("mode", default=None) == "single"
+
+
+def _num(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, int | float) else "n/a"
+
+
+class SinglePresentation:
+    """The single-response mode's parts: scores against human scores, artifact shifts, a terminal table."""
+
     def overview(self, source: RunSource) -> list[tuple[str, Markup]]:
+        r = source.analyses
+        scale = r.get("design", "scale", default=None) or ["?", "?"]
+        return [("judges", Markup("{}").format(", ".join(r.get("design", "judges", default=[]) or []))),
+                ("responses", Markup("{} (human scores on {}–{})").format(r.get("design", "items"), scale[0], scale[1]))]
+
+    def sections(self, source: RunSource) -> list[Section]:
+        forest = artifact_forest(source.analyses, "shift in the judge's score (interval)")
+        return [Section(anchor, title, render_fragment(PACKAGE, template, r=source.analyses, forest=forest)) for anchor, title, template in SINGLE_SECTIONS]
+
+    def drill_columns(self, source: RunSource) -> list[DrillColumn]:
+        return [
+            DrillColumn("score", lambda row, item: _num(row.get("score")) if row.get("parsed") else "unparsable", numeric=True),
+            DrillColumn("expected", lambda row, item: _num(row.get("expected_score")), numeric=True),
+            DrillColumn("human", lambda row, item: _num(row.get("human_score")), numeric=True),
+        ]
+
+    def terminal(self, source: RunSource) -> list[RenderableType]:
+        table = Table(title="Judge audit (single responses)")
+        for heading in ("judge", "template", "format", "Spearman ρ", "weighted κ", "verdict"):
+            table.add_column(heading)
+        for row in source.analyses.get("agreement", default=[]) or []:
+            table.add_row(safe_text(row["model"]), safe_text(row["judge_template"]), safe_text(row["verdict_format"]),
+                          _num(row["spearman"].get("estimate")), _num(row["qwk"].get("estimate")), safe_text(row["verdict"]))
+        return [table]
+
+    def validity_evidence(self, source: RunSource) -> dict[str, list[str]]:
+        moved = [a for a in source.analyses.get("artifacts", default=[]) or [] if not a["verdict"].startswith("no shift")]
+        return {"phenomenon": ["What is measured: whether the judge's score of one response ranks responses as the human scores do, "
+                               "and how much quality-neutral artifacts move it."],
+                "justification": [f"{len(moved)} artifact comparisons moved the score beyond the margin."]}
+
+
+class JudgePresentation:
+    """The pairs and generated modes' parts; a single-response run is handed to :class:`SinglePresentation`."""
+
+    single = SinglePresentation()
+
+    def overview(self, source: RunSource) -> list[tuple[str, Markup]]:
+        if _single(source):
+            return self.single.overview(source)
         r = source.analyses
         return [
             ("judges", Markup("{}").format(", ".join(r.get("design", "judges", default=[]) or []))),
@@ -42,12 +98,17 @@ class JudgePresentation:
         ]
 
     def sections(self, source: RunSource) -> list[Section]:
-        return [Section(anchor, title, render_fragment(PACKAGE, template, r=source.analyses)) for anchor, title, template in SECTIONS]
+        if _single(source):
+            return self.single.sections(source)
+        forest = artifact_forest(source.analyses, "shift in choosing the perturbed response (interval)")
+        return [Section(anchor, title, render_fragment(PACKAGE, template, r=source.analyses, forest=forest)) for anchor, title, template in SECTIONS]
 
     def item_text(self, item: dict[str, Any]) -> str:
         return str(item.get("instruction") or "")
 
     def item_details(self, item: dict[str, Any]) -> list[str]:
+        if "score" in item:
+            return [f"human score {item['score']}", *([str(item["category"])] if item.get("category") else [])]
         facts = [f"gold {item.get('label') or 'none'}"]
         if item.get("human_labels"):
             facts.append("humans " + "/".join(item["human_labels"]))
@@ -56,6 +117,8 @@ class JudgePresentation:
         return facts
 
     def drill_columns(self, source: RunSource) -> list[DrillColumn]:
+        if _single(source):
+            return self.single.drill_columns(source)
         return [
             DrillColumn("verdict", lambda row, item: str(row.get("verdict") or "unparsable")),
             DrillColumn("perturbed", lambda row, item: str(row.get("perturbed") or "")),
@@ -63,6 +126,8 @@ class JudgePresentation:
         ]
 
     def terminal(self, source: RunSource) -> list[RenderableType]:
+        if _single(source):
+            return self.single.terminal(source)
         r = source.analyses
         table = Table(title="Judge audit")
         for heading in ("judge", "accuracy", "consistency", "first-position pref.", "artifact levels moved"):
@@ -77,6 +142,8 @@ class JudgePresentation:
         return [table]
 
     def validity_evidence(self, source: RunSource) -> dict[str, list[str]]:
+        if _single(source):
+            return self.single.validity_evidence(source)
         r = source.analyses
         facts: dict[str, list[str]] = {
             "phenomenon": ["What is measured: whether the judge prefers the response the gold label calls better, and how much "

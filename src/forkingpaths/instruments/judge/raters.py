@@ -28,23 +28,12 @@ import numpy as np
 import pandas as pd
 
 from forkingpaths import stats
-from forkingpaths.instruments.judge.common import CODES, cells, clean, interval, mean_difference, proportion
+from forkingpaths.instruments.judge.common import CODES, bootstrapped, cells, clean, interval, mean_difference, proportion
 from forkingpaths.spec import Spec
 
 #: Share of unanimous items whose interval's lower bound must reach this for "stable across repeats" (convention).
 STABLE = 0.9
 LABELS = ("A", "B", "tie")
-
-
-def _bootstrapped(matrix: np.ndarray, statistic: Any, spec: Spec) -> dict[str, Any]:
-    level = spec.analysis.level
-    if matrix.shape[1] < 2:
-        return interval(None, None, None, "none (fewer than two units)", level)
-    try:
-        out = stats.bootstrap_agreement_ci(matrix, statistic, spec.analysis.n_resamples, level, spec.seed)
-    except ValueError:
-        return interval(None, None, None, "undefined (a single label throughout)", level)
-    return interval(out["estimate"], out["lower"], out["upper"], str(out["method"]), level)
 
 
 def _fleiss(matrix: np.ndarray) -> float:
@@ -66,7 +55,7 @@ def self_consistency(frame: pd.DataFrame, spec: Spec) -> list[dict[str, Any]]:
         rows.append({
             **key, "repeats": repeats, "n_items": int(part["item_id"].nunique()), "n_complete": int(len(complete)),
             "unanimous": proportion(unanimous, complete.index.to_numpy(), spec.analysis.level),
-            "fleiss_kappa": _bootstrapped(codes, _fleiss, spec),
+            "fleiss_kappa": bootstrapped(codes, _fleiss, spec),
             "verdict": _stability(proportion(unanimous, complete.index.to_numpy(), spec.analysis.level)),
         })
     return rows
@@ -125,8 +114,8 @@ def jury(frame: pd.DataFrame, spec: Spec) -> list[dict[str, Any]]:
         row: dict[str, Any] = {
             **key, "judges": judges, "n_slots": int(len(verdicts)),
             "no_majority": int(pooled["majority"].isna().sum()),
-            "krippendorff_alpha": _bootstrapped(codes, stats.krippendorff_alpha, spec),
-            "fleiss_kappa": _bootstrapped(complete, _fleiss, spec),
+            "krippendorff_alpha": bootstrapped(codes, stats.krippendorff_alpha, spec),
+            "fleiss_kappa": bootstrapped(complete, _fleiss, spec),
         }
         labelled = gold.notna().to_numpy()
         if labelled.any():

@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from forkingpaths import registry
 from forkingpaths.data.params import Params
@@ -27,6 +27,7 @@ from forkingpaths.instruments.judge.items import PairItem, canonical_label, chec
 from forkingpaths.spec import DataSpec
 
 Loader = Callable[[DataSpec, Path], list[PairItem]]
+T = TypeVar("T")
 BUILTIN = {"llmbar": "llmbar.jsonl"}
 _HUMAN_SEPARATOR = "|"
 
@@ -85,7 +86,7 @@ def tidy_loader(data: DataSpec, base_dir: Path) -> list[PairItem]:
     return tidy_rows(read_table(path, name), data.columns, "user file")
 
 
-def _json_array(path: Path, name: str) -> list[Any]:
+def json_array(path: Path, name: str) -> list[Any]:
     if not path.is_file():
         raise DataError(f"{name}: file not found (looked for {path})")
     try:
@@ -131,7 +132,7 @@ def llmbar_loader(data: DataSpec, base_dir: Path) -> list[PairItem]:
     if path.is_dir():
         path, name = path / "dataset.json", f"{name}/dataset.json"
     category = params.text("category") or path.parent.name.lower() or "llmbar"
-    return llmbar_items(_json_array(path, name), name, category)
+    return llmbar_items(json_array(path, name), name, category)
 
 
 _PANDALM = {"0": "tie", "1": "A", "2": "B"}
@@ -156,7 +157,7 @@ def pandalm_loader(data: DataSpec, base_dir: Path) -> list[PairItem]:
     Params(data.params, (), data.loader)
     path, name = _path(data, base_dir)
     found = []
-    for n, raw in enumerate(_json_array(path, name), start=1):
+    for n, raw in enumerate(json_array(path, name), start=1):
         where = f"{name} item {n}"
         record = _record(raw, where)
         humans = []
@@ -231,13 +232,17 @@ def builtin_loader(data: DataSpec, base_dir: Path) -> list[PairItem]:
 def load_pair_items(data: DataSpec, base_dir: Path) -> list[PairItem]:
     """The spec's items through its ``judge/<loader>``, then ``data.filter`` (on ``category``) and ``data.limit``."""
     loader: Loader = registry.loaders.get(f"judge/{data.loader}", "data.loader")
-    items = loader(data, base_dir)
+    return filtered(loader(data, base_dir), data)
+
+
+def filtered(items: list[T], data: DataSpec) -> list[T]:
+    """``data.filter`` (on ``category`` only) and then ``data.limit``; an empty result is an error."""
     for field, keep in data.filter.items():
         if field != "category":
             raise DataError(f"data.filter.{field}: judge items can be filtered on category only")
-        items = [item for item in items if item.category in set(keep)]
+        items = [item for item in items if getattr(item, "category", None) in set(keep)]
     if not items:
-        raise DataError("data: no pairs left after data.filter")
+        raise DataError("data: no items left after data.filter")
     return items[: data.limit] if data.limit else items
 
 
