@@ -147,12 +147,19 @@ def test_selection_rates_and_impact_ratios_match_a_loop() -> None:
     assert [p["rate"] for p in positions] == pytest.approx(list((frame["selected_position"].value_counts().sort_index() / 200).to_numpy()))
 
 
-def test_rating_distances_equal_scipy_wasserstein() -> None:
+def _rating_sets(n_templates: int) -> pd.DataFrame:
     rng = np.random.default_rng(4)
-    rows = [{"group": g, "probs": list(rng.dirichlet(np.ones(5)))} for g in ("A", "B") for _ in range(6)]
-    frame = pd.DataFrame(rows)
-    [result] = scores.rating_distances(frame)
+    return pd.DataFrame([{"template_id": f"t{t}", "draw": d, "group": g, "probs": list(rng.dirichlet(np.ones(5)))}
+                         for t in range(n_templates) for d in range(2) for g in ("A", "B")])
+
+
+def test_rating_distances_equal_scipy_wasserstein_with_an_interval_from_five_templates() -> None:
+    frame = _rating_sets(6)
+    [result] = scores.rating_distances(frame, ["template_id", "draw"], 0.95, 500, 0)
     p = np.mean(np.vstack(frame[frame.group == "A"].probs.to_list()), axis=0)
     q = np.mean(np.vstack(frame[frame.group == "B"].probs.to_list()), axis=0)
     expected = scipy.stats.wasserstein_distance(range(5), range(5), p, q) / 4
     assert result["wasserstein"] == pytest.approx(expected)
+    assert result["lower"] <= expected <= result["upper"] and 0 < result["p_value"] <= 1
+    [few] = scores.rating_distances(_rating_sets(4), ["template_id", "draw"], 0.95, 500, 0)
+    assert few["lower"] is None and few["p_value"] is None and few["n_templates"] == 4

@@ -66,7 +66,7 @@ def _rating(frame: pd.DataFrame, level: float, n_resamples: int, seed: int) -> d
         "gaps": gaps,
         "control_gaps": control,
         "flips": flips,
-        "wasserstein": scores.rating_distances(base) if base["probs"].notna().all() else [],
+        "wasserstein": scores.rating_distances(base, keys, level, n_resamples, seed) if base["probs"].notna().all() else [],
         "n_templates": int(base["template_id"].nunique()),
     }
 
