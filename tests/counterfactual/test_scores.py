@@ -163,3 +163,21 @@ def test_rating_distances_equal_scipy_wasserstein_with_an_interval_from_five_tem
     assert result["lower"] <= expected <= result["upper"] and 0 < result["p_value"] <= 1
     [few] = scores.rating_distances(_rating_sets(4), ["template_id", "draw"], 0.95, 500, 0)
     assert few["lower"] is None and few["p_value"] is None and few["n_templates"] == 4
+
+
+def test_bbq_shift_of_accuracy_equals_the_clustered_interval_of_paired_differences() -> None:
+    """On paired trials the accuracy shift is a mean of per-pair differences, so its linearised interval must equal
+    statsmodels' cluster-robust OLS interval of those differences (the s_DIS shift has no such closed form)."""
+    rng = np.random.default_rng(8)
+    templates = np.repeat([f"t{t}" for t in range(7)], 6)
+    base = pd.DataFrame({"template_id": templates, "correct": rng.random(42) < 0.6, "chosen": 0})
+    control = base.assign(correct=np.where(rng.random(42) < 0.2, ~base["correct"], base["correct"]))
+    for frame in (base, control):
+        frame["biased_answer"], frame["unknown_answer"] = rng.random(42) < 0.5, rng.random(42) < 0.3
+    shift = scores.bbq_shift(control, base, 0.95)
+    d = control["correct"].astype(float).to_numpy() - base["correct"].astype(float).to_numpy()
+    fit = sm.OLS(d, np.ones((42, 1))).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(templates)[0]}, use_t=True)
+    assert shift["accuracy"]["estimate"] == pytest.approx(fit.params[0])
+    assert (shift["accuracy"]["lower"], shift["accuracy"]["upper"]) == pytest.approx(tuple(fit.conf_int(0.05)[0]))
+    s_dis = scores.bbq_bias_scores(scores.bbq_counts(control))["s_dis"] - scores.bbq_bias_scores(scores.bbq_counts(base))["s_dis"]
+    assert shift["s_dis"]["estimate"] == pytest.approx(s_dis) and shift["n_templates"] == 7

@@ -112,11 +112,15 @@ class BiasPresentation(NoPresentation):
                 passing = sum(g.get("verdict") == "beyond noise" for g in rating["gaps"])
                 table.add_row(safe_text(model), f"{task} ({safe_text(slot)})", f"{passing} of {len(rating['gaps'])} group gaps beyond noise")
             for language, choice in (tasks.get("choice") or {}).items():
-                table.add_row(safe_text(model), f"BBQ ({safe_text(language)})", f"{len(choice['bbq'])} category × context scores")
+                beyond = sum(row.get("noise", {}).get("verdict") == "beyond noise" for row in choice["bbq"])
+                table.add_row(safe_text(model), f"BBQ ({safe_text(language)})", f"{len(choice['bbq'])} category × context scores, {beyond} beyond noise")
             if tasks.get("ranking"):
                 flagged = [s["group"] for s in tasks["ranking"]["selection"] if s["four_fifths"]]
                 few = "" if tasks["ranking"].get("enough", True) else " (too few rankings for a verdict)"
-                table.add_row(safe_text(model), "ranking", f"impact ratio < 0.8: {safe_text(', '.join(flagged) or 'none')}{few}")
+                gaps = tasks["ranking"].get("gaps", [])
+                beyond = sum(g.get("verdict") == "beyond noise" for g in gaps)
+                table.add_row(safe_text(model), "ranking", f"impact ratio < 0.8: {safe_text(', '.join(flagged) or 'none')}; "
+                              f"{beyond} of {len(gaps)} selection gaps beyond noise{few}")
         return [table]
 
     def validity_evidence(self, source: RunSource) -> dict[str, list[str]]:
