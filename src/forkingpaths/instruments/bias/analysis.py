@@ -154,7 +154,7 @@ def _choice(frame: pd.DataFrame, items: dict[str, BiasItem], level: float, n_res
 def _ranking(frame: pd.DataFrame, level: float, n_resamples: int, seed: int) -> dict[str, Any]:
     base = frame[frame["control"] == "none"]
     candidates = scores.candidate_rows(base)
-    selection = scores.selection_rates(candidates, level, n_resamples, seed)
+    selection = scores.selection_rates(candidates, level)
     positions = scores.position_rates(candidates, level)
     gaps = scores.selection_gaps(candidates, level, n_resamples, seed)
     shifts = scores.selection_shifts(base, _changed(frame), MATCH, level)
