@@ -110,3 +110,17 @@ def test_bbq_without_controls_keeps_the_sign_verdict() -> None:
     choice = analyse_frame(frame[frame["control"] == "none"], items, 0.95, 199, 0)["m"]["choice"]["en"]
     verdicts = {f.topic: f.verdict for f in findings_of({"m": {"choice": {"en": choice}}}, 0.95)}
     assert verdicts == {"BBQ Age (en)": "biased", "BBQ Religion (en)": "not distinguishable from 0"}
+
+
+def test_run_wide_q_is_benjamini_hochberg_over_every_gap_of_every_task() -> None:
+    from tests.counterfactual.test_analysis import _frame
+
+    ratings, rating_items = _frame(0.15)
+    rankings, ranking_items = _rankings(weight_d=8.0)
+    results = analyse_frame(pd.concat([ratings, rankings], ignore_index=True), rating_items + ranking_items, 0.95, 499, 0)["m"]
+    gaps = [*results["rating"]["name"]["gaps"], *results["ranking"]["gaps"]]
+    p = np.array([g["p_value"] for g in gaps])
+    order = np.argsort(p)
+    by_hand = np.empty_like(p)
+    by_hand[order] = np.minimum(1, np.minimum.accumulate((p[order] * len(p) / np.arange(1, len(p) + 1))[::-1])[::-1])
+    assert [g["q_run"] for g in gaps] == pytest.approx(list(by_hand)) and len(gaps) == 12

@@ -193,7 +193,23 @@ def analyse_frame(frame: pd.DataFrame, items: list[BiasItem], level: float, n_re
             else:
                 tasks[task] = _ranking(rows, level, n_resamples, seed)
         out[str(model)] = tasks
+    run_wide_q(out)
     return out
+
+
+def run_wide_q(results: dict[str, Any]) -> None:
+    """Add ``q_run``: Benjamini–Hochberg q over every group gap of the run (all models, tasks and slots) as one family.
+
+    Each task's ``q_value`` adjusts over that task's (and slot's) pairs only; ``q_run`` treats every
+    gap with a p-value (rating and generation score gaps, ranking selection-rate gaps) as one family,
+    for a reader who scans the whole report (Benjamini & Hochberg 1995, JRSS B 57(1); stats.benjamini_hochberg).
+    """
+    gaps = [gap for tasks in results.values()
+            for part in [*(s for t in ("rating", "generation") for s in (tasks.get(t) or {}).values()), tasks.get("ranking") or {}]
+            for gap in part.get("gaps", []) if gap.get("p_value") is not None]
+    if gaps:
+        for gap, q in zip(gaps, stats.benjamini_hochberg([g["p_value"] for g in gaps])):
+            gap["q_run"] = float(q)
 
 
 def analyse_bias(trials: pd.DataFrame, items: list[BiasItem], spec: Spec, params: dict[str, Any]) -> Analysis:
