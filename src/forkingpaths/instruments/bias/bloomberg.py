@@ -35,7 +35,7 @@ def read_runs(path: str | Path = BUILTIN_RUNS) -> pd.DataFrame:
     """
     source = Path(path)
     if not source.is_file():
-        raise DataError(f"{source}: file not found")
+        raise DataError(f"{source.name}: file not found (looked for {source})")
     table = pd.read_csv(source, dtype=str, keep_default_na=False)
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
