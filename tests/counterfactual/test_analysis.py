@@ -43,6 +43,9 @@ def test_only_the_planted_group_gaps_are_beyond_noise() -> None:
     d_gap = next(g for g in rating["gaps"] if (g["a"], g["b"]) == ("A", "D"))
     assert d_gap["lower"] < -0.15 < d_gap["upper"] and d_gap["q_value"] < 0.01
     assert all(abs(c["estimate"]) < 0.01 for c in rating["control_gaps"])
+    distances = {(w["a"], w["b"]): w for w in rating["wasserstein"]}
+    assert distances[("A", "D")]["lower"] > 0.1 and distances[("A", "D")]["p_value"] < 0.01
+    assert distances[("A", "B")]["lower"] == 0.0 and distances[("A", "B")]["p_value"] > 0.05
     [finding] = [f for f in findings_of({"m": {"rating": {"name": rating}}}, 0.95) if f.topic == "rating gaps (name)"]
     assert finding.claim.startswith("3 of 6 name group gaps") and finding.verdict == "bias beyond noise"
 

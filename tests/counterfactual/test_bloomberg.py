@@ -23,7 +23,7 @@ def test_every_run_is_a_trial_and_almost_every_answer_names_a_candidate(runs: pd
 
 
 def test_selection_rates_per_group_job_and_model_match_a_direct_count(runs: pd.DataFrame) -> None:
-    table = selection_table(runs, n_resamples=200)
+    table = selection_table(runs)
     raw = pd.read_csv(BUILTIN_RUNS, dtype=str, keep_default_na=False)
     row = raw[(raw.model_dir == "gpt-4") & (raw.job_dir == "retail")]
     top = []

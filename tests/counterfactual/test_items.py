@@ -84,13 +84,15 @@ def test_user_template_file_with_intersectional_groups(tmp_path: Path) -> None:
         (TEMPLATES.replace("he: [he]", "he: []"), None, {}, "t.yaml: lexicons.pronoun.groups.he: group 'he' has no fillers; expected a non-empty list"),
         (TEMPLATES, "group,filler\nA,Ann\nB,\n", {}, "people.csv row 3: empty filler for group 'B'"),
         (TEMPLATES, None, {"groups": ["she", "nobody"]}, "data.params.groups: group 'nobody' has no fillers in any lexicon of t.yaml"),
+        ("lexicons: {person: people.csv}\ntemplates: [{id: t1, slot: person\n", None, {}, "t.yaml line 3: not valid YAML (expected ',' or '}', but got '<stream end>')"),
+        (TEMPLATES.replace("person: people.csv", "person: nobody.yaml"), None, {}, f"nobody.yaml: file not found (looked for {{tmp}}/nobody.yaml)"),
     ],
 )
 def test_bad_templates_and_lexicons_fail_with_one_line(tmp_path: Path, templates: str, people: str | None, params: dict, message: str) -> None:
     _user_files(tmp_path, templates, people or "group,filler\nA,Ann\nB,Bob\n")
     with pytest.raises(DataError) as error:
         _load(tmp_path, loader="templates", path="t.yaml", params=params)
-    assert str(error.value) == message
+    assert str(error.value) == message.replace("{tmp}", str(tmp_path))
 
 
 def test_the_cli_exits_2_before_any_model_call(tmp_path: Path) -> None:

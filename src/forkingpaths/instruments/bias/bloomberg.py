@@ -35,7 +35,7 @@ def read_runs(path: str | Path = BUILTIN_RUNS) -> pd.DataFrame:
     """
     source = Path(path)
     if not source.is_file():
-        raise DataError(f"{source}: file not found")
+        raise DataError(f"{source.name}: file not found (looked for {source})")
     table = pd.read_csv(source, dtype=str, keep_default_na=False)
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
@@ -58,12 +58,12 @@ def read_runs(path: str | Path = BUILTIN_RUNS) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def selection_table(trials: pd.DataFrame, level: float = 0.95, n_resamples: int = 1000, seed: int = 0) -> pd.DataFrame:
+def selection_table(trials: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Selection rate and impact ratio per group, for each model × job and each model over all jobs.
 
     Each run is its own cluster (its 8 candidates share one answer; runs draw names afresh), so
-    the rate intervals are CR1 t intervals clustered on runs and the impact-ratio intervals a
-    run bootstrap (scores.selection_rates).
+    the rate intervals are Korn-Graubard intervals clustered on runs and the impact-ratio
+    intervals their Bonferroni projection (scores.selection_rates).
     """
     parsed = trials[trials["parsed"]].reset_index(drop=True)
     candidates = scores.candidate_rows(parsed)
@@ -71,6 +71,6 @@ def selection_table(trials: pd.DataFrame, level: float = 0.95, n_resamples: int 
     candidates["job"] = parsed.loc[candidates["trial"], "template_id"].to_numpy()
     out = []
     for (model, job), part in [*candidates.groupby(["model", "job"]), *((k, v) for k, v in [((m, "all jobs"), p) for m, p in candidates.groupby("model")])]:
-        for row in scores.selection_rates(part, level, n_resamples, seed, cluster="run"):
+        for row in scores.selection_rates(part, level, cluster="run"):
             out.append({"model": model, "job": job, "runs": int(part["run"].nunique()), **row})
     return pd.DataFrame(out)

@@ -17,14 +17,14 @@ of each ranking. Errors are one line naming the file and the row or entry.
 from __future__ import annotations
 
 import ast
-import json
+import csv
+import io
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from forkingpaths import registry
+from forkingpaths.data.files import read_json, read_text, read_yaml
 from forkingpaths.data.tables import read_table
 from forkingpaths.errors import DataError
 from forkingpaths.instruments.bias.items import BiasItem, Lexicons, Template, check_template, fill_template, seeded_rng, select_groups
@@ -66,7 +66,7 @@ def bloomberg_names() -> dict[str, tuple[str, ...]]:
     """The 800 Bloomberg names as 8 race × gender groups ``{race}_{gender}``, in title case."""
     groups: dict[str, tuple[str, ...]] = {}
     for gender, file in (("M", "top_mens_names.json"), ("W", "top_womens_names.json")):
-        names = json.loads((BUILTIN_DIR / "bloomberg" / file).read_text(encoding="utf-8"))
+        names = read_json(BUILTIN_DIR / "bloomberg" / file, f"builtin {file}")
         for race in ("W", "B", "A", "H"):
             groups[f"{race}_{gender}"] = tuple(n.title() for n in names[race])
     return groups
@@ -119,9 +119,7 @@ def read_lexicon(entry: Any, base_dir: Path, where: str) -> dict[str, tuple[str,
         raise DataError(f"{where}: expected 'path' or 'groups'")
     path = base_dir / str(entry["path"])
     if path.suffix.lower() in (".yaml", ".yml"):
-        if not path.is_file():
-            raise DataError(f"{entry['path']}: file not found (looked for {path})")
-        return _inline_groups(yaml.safe_load(path.read_text(encoding="utf-8")), str(entry["path"]))
+        return _inline_groups(read_yaml(path, str(entry["path"])), str(entry["path"]))
     group_by = entry.get("group_by")
     if group_by is not None and (not isinstance(group_by, list) or not group_by):
         raise DataError(f"{where}.group_by: expected a list of column names")
@@ -157,12 +155,7 @@ def _templates(document: Any, name: str) -> list[Template]:
 
 def load_templates(path: Path, name: str, data: DataSpec, seed: int) -> list[BiasItem]:
     """Rating items from a templates file: every slot checked against the lexicons, then filled."""
-    if not path.is_file():
-        raise DataError(f"{name}: file not found (looked for {path})")
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise DataError(f"{name}: not valid YAML ({str(error).splitlines()[0]})") from None
+    document = read_yaml(path, name)
     raw = document.get("lexicons") if isinstance(document, Mapping) else None
     if not isinstance(raw, Mapping) or not raw:
         raise DataError(f"{name}: expected a 'lexicons' mapping of slot to lexicon")
@@ -226,12 +219,8 @@ def load_bbq(path: Path, name: str) -> list[BiasItem]:
 
 
 def load_kobbq(path: Path, name: str) -> list[BiasItem]:
-    if not path.is_file():
-        raise DataError(f"{name}: file not found (looked for {path})")
-    import csv
-
     items = []
-    with path.open(encoding="utf-8", newline="") as handle:
+    with io.StringIO(read_text(path, name), newline="") as handle:
         for number, row in enumerate(csv.DictReader(handle, delimiter="\t"), start=2):
             where = f"{name} row {number}"
             try:
@@ -256,7 +245,7 @@ def load_kobbq(path: Path, name: str) -> list[BiasItem]:
 def load_bloomberg(data: DataSpec, seed: int) -> list[BiasItem]:
     """Ranking items: per job, ``rankings_per_job`` draws of ``candidates`` groups, one seeded name each,
     on that many of the job's résumés (seeded), each résumé cut to its first ``resume_lines`` lines (0: whole)."""
-    jobs_data = json.loads((BUILTIN_DIR / "bloomberg" / "resumes_to_rank.json").read_text(encoding="utf-8"))
+    jobs_data = read_json(BUILTIN_DIR / "bloomberg" / "resumes_to_rank.json", "builtin resumes_to_rank.json")
     names = bloomberg_names()
     wanted = _groups_param(data)
     groups = select_groups(names, "name", wanted, BLOOMBERG_NAMES)

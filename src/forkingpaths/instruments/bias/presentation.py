@@ -42,6 +42,66 @@ def forest(part: Results, label: str) -> Markup:
     return svg.figure("".join(body), width, height, f"{label} by group")
 
 
+#: Diverging fill of a gap cell: positive gaps orange, negative blue (Okabe & Ito hues), strength by |gap|.
+POSITIVE, NEGATIVE, WITHIN = (230, 159, 0), (0, 114, 178), "#eef0f2"
+
+
+def _gap_fill(value: float, scale: float) -> str:
+    strength = min(abs(value) / scale, 1.0) if scale > 0 else 0.0
+    hue = POSITIVE if value > 0 else NEGATIVE
+    r, g, b = (round(255 + (c - 255) * (0.15 + 0.85 * strength)) for c in hue)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def gap_matrix(part: Results, label: str) -> Markup | None:
+    """Groups × groups: cell (row a, column b) is the gap a − b, outlined when beyond noise, grey inside the control band.
+
+    The control band is the largest absolute bound of the control gaps' intervals (the noise
+    bound of the bias-beyond-noise rule): a gap whose estimate lies inside it is drawn grey.
+    Each cell is a mark carrying the JSON Pointer of its gap record; labels and tooltips escaped.
+    """
+    gaps = part.get("gaps", default=[]) or []
+    if not gaps:
+        return None
+    groups = sorted({g["a"] for g in gaps} | {g["b"] for g in gaps})
+    cell, left, top = 46.0, 120.0, 70.0
+    noise = next((g["noise_bound"] for g in gaps if g.get("noise_bound") is not None), None)
+    scale = max([abs(g["estimate"]) for g in gaps] + [noise or 0.0])
+    lookup = {}
+    for i, gap in enumerate(gaps):
+        lookup[(gap["a"], gap["b"])], lookup[(gap["b"], gap["a"])] = (i, 1.0), (i, -1.0)
+    body = []
+    for k, group in enumerate(groups):
+        body.append(svg.text(left - 8, top + cell * (k + 0.5) + 4, svg.clipped(str(group), 16), text_anchor="end", fill=svg.INK))
+        x = left + cell * (k + 0.5)
+        body.append(svg.text(x, top - 8, svg.clipped(str(group), 8), text_anchor="start", fill=svg.INK, transform=f"rotate(-40 {x:.1f} {top - 8:.1f})"))
+    for r, a in enumerate(groups):
+        for c, b in enumerate(groups):
+            x, y = left + cell * c, top + cell * r
+            if a == b:
+                body.append(svg.element("rect", x=x, y=y, width=cell - 2, height=cell - 2, fill="#ffffff", stroke=svg.GRID))
+                continue
+            i, sign = lookup[(a, b)]
+            gap = gaps[i]
+            value = sign * gap["estimate"]
+            inside = noise is not None and abs(value) <= noise
+            beyond = gap.get("verdict") == "beyond noise"
+            box = svg.element("rect", x=x, y=y, width=cell - 2, height=cell - 2, fill=WITHIN if inside else _gap_fill(value, scale),
+                              stroke=svg.INK if beyond else None, stroke_width=2.5 if beyond else None)
+            box += svg.text(x + cell / 2 - 1, y + cell / 2 + 3, f"{value:+.2f}", text_anchor="middle", fill=svg.MUTED if inside else svg.INK, font_size=10)
+            low, high = (gap.get("lower"), gap.get("upper")) if sign > 0 else (gap.get("upper"), gap.get("lower"))
+            shown = {"estimate": value, "lower": None if low is None else sign * low, "upper": None if high is None else sign * high}
+            tip = [f"{a} − {b}: {svg.interval_text(shown)}", f"verdict: {gap.get('verdict')}",
+                   "control band: none" if noise is None else f"control band: ±{noise:.3f}"]
+            body.append(svg.mark(box + svg.tooltip(tip), part.pointer("gaps", i)))
+    bottom = top + cell * len(groups) + 22
+    band = "no control gaps: no band" if noise is None else f"control band ±{noise:.3f} (grey: |gap| inside it)"
+    body.append(svg.text(left, bottom, band, fill=svg.MUTED, font_size=11))
+    body.append(svg.text(left, bottom + 16, "outlined: beyond noise; orange: row group above column group, blue: below", fill=svg.MUTED, font_size=11))
+    width = max(left + cell * len(groups) + 20, left + 460)
+    return svg.figure("".join(body), width, bottom + 26, f"{label}: gap matrix")
+
+
 def side_by_side(source: RunSource, presentation: BiasPresentation) -> dict[str, Any] | None:
     """The first rating template's variants under control ``none``: filled prompt text and answer per group."""
     items = {i["item_id"]: i for i in source.items}
@@ -66,7 +126,7 @@ class BiasPresentation(NoPresentation):
     def sections(self, source: RunSource) -> list[Section]:
         r = source.analyses
         models = list(r.get("by_model", default={}) or {})
-        context = {"r": r, "models": models, "forest": forest}
+        context = {"r": r, "models": models, "forest": forest, "gap_matrix": gap_matrix}
         sections = [
             Section("bias-ratings", "Ratings by group and group gaps", render_fragment(PACKAGE, "ratings.html.j2", **context)),
             Section("bias-flips", "Flip rates", render_fragment(PACKAGE, "flips.html.j2", **context)),
@@ -112,11 +172,15 @@ class BiasPresentation(NoPresentation):
                 passing = sum(g.get("verdict") == "beyond noise" for g in rating["gaps"])
                 table.add_row(safe_text(model), f"{task} ({safe_text(slot)})", f"{passing} of {len(rating['gaps'])} group gaps beyond noise")
             for language, choice in (tasks.get("choice") or {}).items():
-                table.add_row(safe_text(model), f"BBQ ({safe_text(language)})", f"{len(choice['bbq'])} category × context scores")
+                beyond = sum(row.get("noise", {}).get("verdict") == "beyond noise" for row in choice["bbq"])
+                table.add_row(safe_text(model), f"BBQ ({safe_text(language)})", f"{len(choice['bbq'])} category × context scores, {beyond} beyond noise")
             if tasks.get("ranking"):
                 flagged = [s["group"] for s in tasks["ranking"]["selection"] if s["four_fifths"]]
                 few = "" if tasks["ranking"].get("enough", True) else " (too few rankings for a verdict)"
-                table.add_row(safe_text(model), "ranking", f"impact ratio < 0.8: {safe_text(', '.join(flagged) or 'none')}{few}")
+                gaps = tasks["ranking"].get("gaps", [])
+                beyond = sum(g.get("verdict") == "beyond noise" for g in gaps)
+                table.add_row(safe_text(model), "ranking", f"impact ratio < 0.8: {safe_text(', '.join(flagged) or 'none')}; "
+                              f"{beyond} of {len(gaps)} selection gaps beyond noise{few}")
         return [table]
 
     def validity_evidence(self, source: RunSource) -> dict[str, list[str]]:
