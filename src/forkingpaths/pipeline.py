@@ -43,7 +43,7 @@ from forkingpaths.instruments.base import (
 from forkingpaths.models.base import BackendFactory, BackendSettings, Capabilities, PermanentBackendError, Request, request_key
 from forkingpaths.models.registry import backend_factory
 from forkingpaths.results import RUN_FILES, Counts, Manifest, Run, RunResults, file_sha256, load_run
-from forkingpaths.spec import Spec, load_spec, spec_to_yaml
+from forkingpaths.spec import ModelEndpoints, Spec, entry_reference, load_spec, spec_to_yaml
 from forkingpaths.store import ResponseCache, write_json, write_parquet, write_text
 
 #: A trial may ask for at most this many follow-up stages (guards against an instrument that never stops).
@@ -152,19 +152,26 @@ def _factories(spec: Spec) -> tuple[dict[str, BackendFactory], dict[str, list[Ba
     problems: list[str] = []
     models: dict[str, BackendFactory] = {}
     roles: dict[str, list[BackendFactory]] = {}
-    for i, ref in enumerate(spec.models):
+    for i, entry in enumerate(spec.models):
         try:
-            models[ref] = backend_factory(ref, settings, f"models[{i}]")
+            models[entry_reference(entry)] = _entry_factory(entry, settings, f"models[{i}]")
         except UserError as error:
             problems.append(str(error))
-    for role, refs in spec.roles.items():
+    for role, entries in spec.roles.items():
         roles[role] = []
-        for j, ref in enumerate(refs):
+        for j, entry in enumerate(entries):
             try:
-                roles[role].append(backend_factory(ref, settings, f"roles.{role}[{j}]"))
+                roles[role].append(_entry_factory(entry, settings, f"roles.{role}[{j}]"))
             except UserError as error:
                 problems.append(str(error))
     return models, roles, problems
+
+
+def _entry_factory(entry: str | ModelEndpoints, settings: BackendSettings, key_path: str) -> BackendFactory:
+    """A reference's factory; a mapping with ``base_urls`` gives a replica set."""
+    if isinstance(entry, str):
+        return backend_factory(entry, settings, key_path)
+    return backend_factory(entry.ref, settings, key_path, entry.replicas())
 
 
 def run_directory(spec: Spec) -> Path:
@@ -213,7 +220,7 @@ def prepare(spec: Spec, base_dir: Path, overwrite: bool = False) -> Prepared:
         raise SpecError(problems)
     factors = instrument.expand_factors(spec.factors, items)
     conditions = expand_conditions(factors, spec.max_conditions, spec.seed)
-    trials = expand_trials(spec.models, [item.item_id for item in items], conditions, spec.repeats)
+    trials = expand_trials(spec.model_references(), [item.item_id for item in items], conditions, spec.repeats)
     run_dir = run_directory(spec)
     check_overwrite(run_dir, spec, overwrite)
     return Prepared(spec, instrument, items, conditions, trials, factories, roles, run_dir)
@@ -266,7 +273,7 @@ def _run_stages(
     spec, instrument = prepared.spec, prepared.instrument
     items = {item.item_id: item for item in prepared.items}
     factories: dict[str, BackendFactory] = dict(prepared.factories)
-    where = {ref: f"models[{i}]" for i, ref in enumerate(spec.models)}
+    where = {ref: f"models[{i}]" for i, ref in enumerate(spec.model_references())}
     for role, members in prepared.roles.items():
         for j, factory in enumerate(members):
             factories.setdefault(factory.reference, factory)

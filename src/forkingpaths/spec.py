@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union
+from urllib.parse import urlparse
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from forkingpaths.errors import SpecError
+from forkingpaths.models.base import Replicas
 
 
 #: The longest accepted spec name: it becomes a folder name, and file systems cap those at 255 bytes.
@@ -70,6 +72,72 @@ class DataSpec(_Strict):
     limit: int | None = Field(default=None, ge=1)
 
 
+def _base_url(value: str) -> str:
+    """An ``http://`` or ``https://`` URL with a host, without a trailing ``/``."""
+    text = value.strip()
+    try:
+        parsed = urlparse(text)
+        parsed.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        parsed = urlparse("")
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or re.search(r"[\s@]", text):
+        raise ValueError(f"{value!r} is not a base URL; expected http://host:port/v1 or https://…")
+    return text.rstrip("/")
+
+
+class ModelEndpoints(_Strict):
+    """One model served at several base URLs (replicas), written as a mapping in ``models``.
+
+    ``ref`` is the model reference without an endpoint (``openai:my-model``). The set is
+    named ``<ref>@<first base URL>`` in tables and the cache, as if that URL alone served
+    it. ``eject_after`` consecutive failures take a replica out for ``cooldown`` seconds
+    (conventions; see :class:`forkingpaths.models.base.Replicas`).
+    """
+
+    ref: str = Field(min_length=1)
+    base_urls: list[Annotated[str, AfterValidator(_base_url)]] = Field(min_length=1, max_length=1024)
+    eject_after: int = Field(default=Replicas.eject_after, ge=1, le=100)
+    cooldown: float = Field(default=Replicas.cooldown, gt=0.0, le=3600.0)
+
+    @field_validator("base_urls")
+    @classmethod
+    def _distinct(cls, urls: list[str]) -> list[str]:
+        first: dict[str, int] = {}
+        for j, url in enumerate(urls):
+            if url in first:
+                raise ValueError(f"base_urls[{j}] repeats base_urls[{first[url]}] ({url})")
+            first[url] = j
+        return urls
+
+    def replicas(self) -> Replicas:
+        return Replicas(tuple(self.base_urls), self.eject_after, self.cooldown)
+
+    @property
+    def reference(self) -> str:
+        return self.replicas().reference(self.ref)
+
+
+def _entry_kind(value: Any) -> str:
+    return "endpoints" if isinstance(value, (dict, ModelEndpoints)) else "reference"
+
+
+#: A model in ``models`` or a role: a reference string, or a mapping with several base URLs.
+ModelEntry = Annotated[
+    Union[Annotated[str, Tag("reference")], Annotated[ModelEndpoints, Tag("endpoints")]],  # noqa: UP007 - tagged members
+    Discriminator(_entry_kind),
+]
+_ENTRY_TAGS = frozenset({"reference", "endpoints"})
+
+
+def entry_reference(entry: str | ModelEndpoints) -> str:
+    """The reference that names the entry in tables, the cache and the manifest."""
+    return entry if isinstance(entry, str) else entry.reference
+
+
+def _embedded_model() -> list[str | ModelEndpoints]:
+    return ["llamacpp"]
+
+
 class SamplingSpec(_Strict):
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(default=16, ge=1, le=4096)
@@ -109,8 +177,8 @@ class Spec(_Strict):
     name: str = Field(min_length=1)
     instrument: InstrumentSpec
     data: DataSpec
-    models: list[str] = Field(default_factory=lambda: ["llamacpp"], min_length=1)
-    roles: dict[str, list[str]] = Field(default_factory=dict)
+    models: list[ModelEntry] = Field(default_factory=_embedded_model, min_length=1)
+    roles: dict[str, list[ModelEntry]] = Field(default_factory=dict)
     factors: dict[str, list[str]] = Field(default_factory=dict)
     max_conditions: int | None = Field(default=None, ge=1)
     repeats: int = Field(default=1, ge=1, le=1000)
@@ -144,10 +212,10 @@ class Spec(_Strict):
     @field_validator("roles", mode="before")
     @classmethod
     def _role_shorthand(cls, value: Any) -> Any:
-        """Accept ``judge: openai:m@url`` as well as a list of references (a jury)."""
+        """Accept ``judge: openai:m@url`` (or one mapping) as well as a list of them (a jury)."""
         if not isinstance(value, dict):
             return value
-        return {role: [refs] if isinstance(refs, str) else refs for role, refs in value.items()}
+        return {role: [refs] if isinstance(refs, (str, dict)) else refs for role, refs in value.items()}
 
     @field_validator("factors", mode="before")
     @classmethod
@@ -166,6 +234,11 @@ class Spec(_Strict):
     @model_validator(mode="after")
     def _factor_levels_unique(self) -> Spec:
         problems: list[str] = [f"roles.{role}: needs at least one model reference" for role, refs in self.roles.items() if not refs]
+        named: dict[str, int] = {}
+        for i, reference in enumerate(self.model_references()):
+            if reference in named:
+                problems.append(f"models[{i}]: {reference} is models[{named[reference]}] again")
+            named.setdefault(reference, i)
         for factor, levels in self.factors.items():
             if not levels:
                 problems.append(f"factors.{factor}: needs at least one level")
@@ -177,6 +250,10 @@ class Spec(_Strict):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def model_references(self) -> list[str]:
+        """The evaluated models as tables name them (a replica set by its first base URL)."""
+        return [entry_reference(entry) for entry in self.models]
 
     def with_overrides(
         self,
@@ -215,10 +292,20 @@ def format_loc(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
+def _user_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """The key path as the user wrote it: without validator names and the tag of a model entry."""
+    kept: list[int | str] = []
+    for part in loc:
+        if isinstance(part, str) and (part.startswith("function-") or (part in _ENTRY_TAGS and kept and isinstance(kept[-1], int))):
+            continue
+        kept.append(part)
+    return tuple(kept)
+
+
 def _problems_from(error: ValidationError) -> list[str]:
     problems = []
     for err in error.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        loc = _user_loc(err["loc"])
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key"

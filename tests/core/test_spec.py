@@ -138,3 +138,44 @@ def test_yaml_merge_keys_and_anchors_still_load(tmp_path) -> None:
     )
     with pytest.raises(SpecError, match=r"defaults: unknown key"):  # merged fine; only the helper key is unknown
         load_spec(path)
+
+
+REPLICAS = {"ref": "openai:m", "base_urls": ["http://10.0.0.1:8000/v1/", "http://10.0.0.2:8000/v1"]}
+
+
+def test_a_model_served_by_replicas_is_named_by_its_first_base_url(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    spec = parse_spec({**MINIMAL, "models": ["llamacpp", REPLICAS], "roles": {"judge": REPLICAS}})
+    assert spec.model_references() == ["llamacpp", "openai:m@http://10.0.0.1:8000/v1"]  # trailing '/' dropped
+    endpoints = spec.models[1]
+    assert not isinstance(endpoints, str)
+    assert endpoints.replicas().base_urls == ("http://10.0.0.1:8000/v1", "http://10.0.0.2:8000/v1")
+    assert (endpoints.eject_after, endpoints.cooldown) == (3, 30.0)  # the documented conventions
+    assert not isinstance(spec.roles["judge"][0], str)  # one mapping is a jury of one
+    path = tmp_path / "again.yaml"
+    path.write_text(spec_to_yaml(spec))
+    assert load_spec(path) == spec  # the resolved spec reads back as the same spec
+
+
+def test_bad_replica_values_are_one_line_each_naming_their_key() -> None:
+    models = [
+        {"ref": "openai:m", "base_urls": ["http://a:1/v1", "ftp://b/v1", 7, "http://c:99999/v1"]},
+        {"ref": "openai:m", "base_urls": ["http://a:1/v1", "http://a:1/v1/"]},
+        {"ref": "openai:m", "base_urls": [], "eject_after": 0, "cooldown": -1, "colour": "red"},
+    ]
+    with pytest.raises(SpecError) as info:
+        parse_spec({**MINIMAL, "models": models})
+    assert info.value.problems == [
+        "models[0].base_urls[1]: 'ftp://b/v1' is not a base URL; expected http://host:port/v1 or https://…",
+        "models[0].base_urls[2]: Input should be a valid string",
+        "models[0].base_urls[3]: 'http://c:99999/v1' is not a base URL; expected http://host:port/v1 or https://…",
+        "models[1].base_urls: base_urls[1] repeats base_urls[0] (http://a:1/v1)",
+        "models[2].base_urls: List should have at least 1 item after validation, not 0",
+        "models[2].eject_after: Input should be greater than or equal to 1",
+        "models[2].cooldown: Input should be greater than 0",
+        "models[2].colour: unknown key",
+    ]
+
+
+def test_the_same_model_twice_is_refused() -> None:
+    with pytest.raises(SpecError, match=r"models\[1\]: openai:m@http://10.0.0.1:8000/v1 is models\[0\] again"):
+        parse_spec({**MINIMAL, "models": ["openai:m@http://10.0.0.1:8000/v1", REPLICAS]})

@@ -265,7 +265,7 @@ def write_imported_run(
         started_at=started_at.isoformat(),
         wall_time_s=round(time.monotonic() - clock, 3),
         versions=package_versions(),
-        models={m: {"backend": f"import:{imported.tool}", "identity": m} for m in spec.models},
+        models={m: {"backend": f"import:{imported.tool}", "identity": m} for m in spec.model_references()},
         design={
             "items": len(items),
             "conditions": int(frame["condition_id"].nunique()),

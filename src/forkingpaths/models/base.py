@@ -223,12 +223,15 @@ class Capabilities:
 class TransientBackendError(Exception):
     """A failure worth retrying: timeout, connection error, HTTP 429 or 5xx.
 
-    ``retry_after`` carries a server's ``Retry-After`` hint in seconds, if any.
+    ``retry_after`` carries a server's ``Retry-After`` hint in seconds, if any; ``status``
+    the HTTP status when a server answered with one (``None`` for a timeout or a broken
+    connection), so a replica set can tell a sick server (5xx, no answer) from a busy one (429).
     """
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, status: int | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.status = status
 
 
 class PermanentBackendError(Exception):
@@ -273,6 +276,29 @@ class BackendSettings:
     api_key_env: str = "OPENAI_API_KEY"
     timeout: float = 120.0
     max_concurrency: int | None = None
+
+
+@dataclass(frozen=True)
+class Replicas:
+    """Several base URLs serving one model, and the health rule that takes one out.
+
+    A replica with ``eject_after`` consecutive failures (no answer, or HTTP 5xx) is taken out
+    for ``cooldown`` seconds, then probed again (see :mod:`forkingpaths.models.replicas`).
+    Both numbers are conventions, not measurements: three failures in a row rarely happen to a
+    healthy server, and half a minute is about what a restarted inference server needs.
+    """
+
+    base_urls: tuple[str, ...]
+    eject_after: int = 3
+    cooldown: float = 30.0
+
+    def reference(self, model_reference: str) -> str:
+        """The set's name in tables and caches: ``<reference>@<first base URL>``.
+
+        The same text as the one-server reference to the first URL, so adding replicas to a
+        model changes neither its trial ids nor its cache rows.
+        """
+        return f"{model_reference.strip()}@{self.base_urls[0]}"
 
 
 @runtime_checkable

@@ -29,7 +29,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlparse
 
 import httpx
@@ -40,10 +40,14 @@ from .base import (
     Capabilities,
     Message,
     PermanentBackendError,
+    Replicas,
     Request,
     Response,
     TransientBackendError,
 )
+
+if TYPE_CHECKING:
+    from .replicas import ReplicaSetFactory
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 MAX_TOP_LOGPROBS = 20  # OpenAI rejects more; most compatible servers accept it
@@ -184,7 +188,7 @@ class OpenAICompatBackend:
         """Transient: 408/409/429 and 5xx (with the server's ``Retry-After``); else permanent."""
         message = self._scrub(f"{self.identity}: HTTP {status}: {_status_error_name(status)}: {_error_message(status, body)}")
         if status in _TRANSIENT_STATUS or status >= 500:
-            raise TransientBackendError(message, retry_after=retry_after_seconds(headers))
+            raise TransientBackendError(message, retry_after=retry_after_seconds(headers), status=status)
         raise PermanentBackendError(message)
 
     async def _generate(self, request: Request) -> Response:
@@ -443,6 +447,24 @@ class OpenAIFamily:
             reference,
             match["model"],
             base_url,
+            settings.api_key_env,
+            settings.timeout,
+            8 if settings.max_concurrency is None else settings.max_concurrency,
+        )
+
+    def replicated(self, reference: str, rest: str | None, replicas: Replicas, settings: BackendSettings) -> ReplicaSetFactory:
+        """``openai:<model>`` served at each of ``replicas.base_urls`` (:mod:`.replicas`), named by the first."""
+        from .replicas import ReplicaSetFactory  # it builds on this module's backend
+
+        match = _REFERENCE.match((rest or "").strip())
+        if not match or match["url"]:
+            raise ValueError("expected 'openai:<model>' (the endpoints go in base_urls, not after '@')")
+        if not os.environ.get(settings.api_key_env, "").strip() and not all(is_local(url) for url in replicas.base_urls):
+            raise ValueError(f"set the environment variable {settings.api_key_env} to your API key")
+        return ReplicaSetFactory(
+            replicas.reference(reference),
+            match["model"],
+            replicas,
             settings.api_key_env,
             settings.timeout,
             8 if settings.max_concurrency is None else settings.max_concurrency,

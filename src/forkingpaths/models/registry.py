@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from forkingpaths import registry
 from forkingpaths.errors import UserError
-from forkingpaths.models.base import BackendFactory, BackendFamily, BackendSettings, PermanentBackendError
+from forkingpaths.models.base import BackendFactory, BackendFamily, BackendSettings, PermanentBackendError, Replicas
 
 
 def install_hint(name: str) -> str | None:
@@ -30,11 +30,14 @@ def family(name: str, key_path: str | None = None) -> BackendFamily:
     return found
 
 
-def backend_factory(reference: str, settings: BackendSettings | None = None, key_path: str | None = None) -> BackendFactory:
+def backend_factory(
+    reference: str, settings: BackendSettings | None = None, key_path: str | None = None, replicas: Replicas | None = None
+) -> BackendFactory:
     """The factory a reference names; a malformed or unknown one is a one-line :class:`UserError`.
 
     ``key_path`` (``models[0]``, ``roles.judge[1]``) is put in front of the message so
-    the user sees where in the spec the reference is.
+    the user sees where in the spec the reference is. With ``replicas`` the model is served
+    at several base URLs; only a family with a ``replicated`` method (HTTP) takes them.
     """
     settings = settings or BackendSettings()
     where = f"{key_path}: " if key_path else ""
@@ -47,7 +50,13 @@ def backend_factory(reference: str, settings: BackendSettings | None = None, key
     if hint:
         raise UserError(f"{where}the {prefix} backend is not installed ({hint})")
     try:
-        return family(prefix).factory(text, rest if sep else None, settings)
+        if replicas is None:
+            return family(prefix).factory(text, rest if sep else None, settings)
+        replicated = getattr(family(prefix), "replicated", None)
+        if replicated is None:
+            raise UserError(f"{where}the {prefix} backend serves no base URLs; remove base_urls")
+        found: BackendFactory = replicated(text, rest if sep else None, replicas, settings)
+        return found
     except ValueError as error:
         raise UserError(f"{where}invalid model reference {reference!r}: {error}") from None
     except PermanentBackendError as error:  # the family's own refusal, e.g. the embedded model is missing
