@@ -28,6 +28,7 @@ def _spec(tmp_path: Path, models: list[str]) -> dict[str, object]:
         "data": {"loader": "tidy", "path": str(tmp_path / "q.csv")}, "models": models,
         "factors": {"option_order": ["reversed"], "template": ["short"], "elicitation": ["cloze"]},
         "output_dir": str(tmp_path / "runs"), "analysis": {"n_resamples": 50},
+        "retries": {"timeout": 600},  # a serial server queues 2 x 2 echoed requests; busy shared cores are slow
     }
 
 
