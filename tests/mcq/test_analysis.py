@@ -190,7 +190,7 @@ def test_cloze_on_a_backend_without_loglikelihood_fails_before_any_call(scripted
         {"name": "cloze", "instrument": "mcq", "data": {"loader": "builtin", "limit": 2}, "models": ["scripted"],
          "factors": {"elicitation": ["cloze"]}, "output_dir": str(tmp_path)}
     )
-    with pytest.raises(SpecError, match=r"^factors\.elicitation: scripted cannot score option texts \(cloze needs loglikelihood requests\)") as caught:
+    with pytest.raises(SpecError, match=r"^factors\.elicitation: scripted cannot score option texts \(cloze needs loglikelihood requests; ") as caught:
         forkingpaths.run(spec, forkingpaths.RunOptions(cache_dir=tmp_path / "cache"))
     assert len(str(caught.value).splitlines()) == 1 and scripted.CALLS == []
 

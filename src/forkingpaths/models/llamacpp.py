@@ -53,7 +53,7 @@ from jinja2 import TemplateError
 from llama_cpp import Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-from .base import BackendSettings, Capabilities, Message, PermanentBackendError, Request, Response
+from .base import PROBABILITY_TOLERANCE, BackendSettings, Capabilities, Message, PermanentBackendError, Request, Response
 
 N_CTX = 2048
 MIN_EVAL = 2  # smallest batch evaluated when logits are needed (see the module docstring)
@@ -293,7 +293,9 @@ class LlamaCppBackend:
         the assistant header) and scores the sum of its teacher-forced token
         log-probabilities. The prompt is evaluated once and its KV cache shared by every
         continuation; each further token is one evaluation of at least ``MIN_EVAL`` tokens
-        on top of it. ``extra["continuation_tokens"]`` gives each continuation's length.
+        on top of it. ``extra["continuation_tokens"]`` gives each continuation's length and
+        ``extra["greedy"]`` whether every one of its tokens is the most probable one (as the
+        HTTP path records it, ``echo_loglikelihood``).
         """
         if not request.continuations:
             raise PermanentBackendError("loglikelihood needs at least one continuation")
@@ -320,11 +322,11 @@ def _score_answers(model: _LoadedModel, request: Request, answers: tuple[str, ..
 
     first, reused = _next_token_logprobs(llama, prompt)
     logprobs: dict[str, float] = {}
+    greedy: dict[str, bool] = {}
     for answer, tokens in answer_tokens.items():
-        total = float(first[tokens[0]])
-        for i in range(1, len(tokens)):
-            total += float(_next_token_logprobs(llama, prompt + tokens[:i])[0][tokens[i]])
-        logprobs[answer] = total
+        steps = [first] + [_next_token_logprobs(llama, prompt + tokens[:i])[0] for i in range(1, len(tokens))]
+        logprobs[answer] = sum(float(step[token]) for step, token in zip(steps, tokens))
+        greedy[answer] = all(step.max() <= step[token] + PROBABILITY_TOLERANCE for step, token in zip(steps, tokens))
 
     _truncate(llama, len(prompt) - MIN_EVAL)
     values = np.array(list(logprobs.values()), dtype=np.float64)
@@ -334,6 +336,7 @@ def _score_answers(model: _LoadedModel, request: Request, answers: tuple[str, ..
     extra: dict[str, object] = {"label_logprobs": logprobs, "prompt_tokens_reused": reused}
     if request.mode == "loglikelihood":
         extra["continuation_tokens"] = {answer: len(tokens) for answer, tokens in answer_tokens.items()}
+        extra["greedy"] = greedy
     return Response(
         text=max(logprobs, key=logprobs.__getitem__),
         label_probs={answer: float(p) for answer, p in zip(logprobs, probs)},

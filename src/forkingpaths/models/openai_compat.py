@@ -14,10 +14,15 @@ Option probabilities come from the first generated token's ``top_logprobs`` (at 
 OpenAI's limit), so they are a top-k cut, not the full distribution
 (``exact_logprobs=False``); a label outside the top-k is reported missing (``None``),
 never as zero.
+
+``loglikelihood`` (scoring given continuations) goes through ``/completions`` with
+echoed prompt log-probabilities, only for a reference that names the model's chat
+template (``;chat_template=…``); see ``echo_loglikelihood``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import email.utils
 import ipaddress
@@ -27,13 +32,15 @@ import os
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlparse
 
 import httpx
 
+from . import echo_loglikelihood
 from .base import (
     BackendSettings,
     PROBABILITY_TOLERANCE,
@@ -98,6 +105,8 @@ class OpenAICompatBackend:
     never in ``identity``, ``versions()``, ``repr`` or an error message (server messages are
     scrubbed of it, and httpx's exception, whose request carries the key in its headers,
     is not chained), and a backend refuses to be pickled (send its factory instead).
+    With ``chat_template`` (a GGUF path) it also scores ``loglikelihood`` requests and its
+    identity names that file's hash (see :func:`model_identity`).
     """
 
     name = "openai"
@@ -112,10 +121,15 @@ class OpenAICompatBackend:
         timeout: float = 60.0,
         max_concurrency: int = 8,
         top_logprobs: int = MAX_TOP_LOGPROBS,
+        chat_template: Path | None = None,
     ) -> None:
         self.model = model
         self.base_url = base_url.rstrip("/")
-        self.identity = f"{self.base_url}|{model}"
+        self.identity = model_identity(self.base_url, model, chat_template)
+        self.capabilities = _capabilities(chat_template)
+        self._chat_template = chat_template
+        self._prompt: echo_loglikelihood.ChatPrompt | None = None
+        self._prompt_lock = asyncio.Lock()
         self.max_concurrency = max_concurrency
         self.top_logprobs = max(1, min(top_logprobs, MAX_TOP_LOGPROBS))
         self._api_key = api_key
@@ -147,10 +161,7 @@ class OpenAICompatBackend:
             elif request.mode == "choice_logprobs":
                 response = await self._choice_logprobs(request)
             elif request.mode == "loglikelihood":
-                raise PermanentBackendError(
-                    f"{self.identity}: the openai backend cannot score continuations (loglikelihood; "
-                    "capabilities.loglikelihood is False); use generate or choice_logprobs"
-                )
+                response = await echo_loglikelihood.loglikelihood(self._post, self.model, await self._chat_prompt(), request)
             else:
                 response = await self._embed(request)
         except httpx.TimeoutException:  # the original carries the request and its headers (the key)
@@ -166,6 +177,18 @@ class OpenAICompatBackend:
             raise PermanentBackendError(self._scrub(f"{self.identity}: malformed response ({exc})")) from None
         response.latency_s = time.perf_counter() - start
         return response
+
+    async def _chat_prompt(self) -> echo_loglikelihood.ChatPrompt:
+        """The chat template, read once (off the event loop) on the first ``loglikelihood`` request."""
+        if self._chat_template is None:
+            raise PermanentBackendError(
+                f"{self.identity}: this reference cannot score continuations (loglikelihood); name the model's chat "
+                "template with ';chat_template=/path/model.gguf' on a server that echoes prompt log-probabilities"
+            )
+        async with self._prompt_lock:
+            if self._prompt is None:
+                self._prompt = await asyncio.to_thread(echo_loglikelihood.ChatPrompt, self._chat_template)
+        return self._prompt
 
     async def _post(self, path: str, body: dict[str, object]) -> object:
         """POST ``body`` as JSON; the parsed reply, or the classified failure.
@@ -367,6 +390,44 @@ def _match(token: str, labels: tuple[str, ...]) -> str | None:
 
 _REFERENCE = re.compile(r"^(?P<model>[^@\s]+)(?:@(?P<url>https?://[^@\s]+))?$")
 PROBE_TIMEOUT_S = 10.0
+#: ``;key=value`` options after a reference, and what each accepts.
+REFERENCE_OPTIONS = {"chat_template": "a GGUF file with the served model's chat template, or 'llamacpp' (the embedded model)"}
+
+
+def model_identity(base_url: str, model: str, chat_template: Path | None) -> str:
+    """``<base_url>|<model>``, plus ``|chat_template=sha256:<file hash>`` when a template renders the prompts.
+
+    The template decides the text a ``loglikelihood`` request sends, so another template
+    file must never hit the same cache entry; the plain reference keeps its old identity.
+    """
+    identity = f"{base_url.rstrip('/')}|{model}"
+    if chat_template is None:
+        return identity
+    from .llamacpp import file_sha256
+
+    try:
+        digest = file_sha256(chat_template)
+    except OSError as error:
+        raise PermanentBackendError(f"chat_template: cannot read {chat_template}: {error.strerror}") from None
+    return f"{identity}|chat_template=sha256:{digest}"
+
+
+def _capabilities(chat_template: Path | None) -> Capabilities:
+    return dataclasses.replace(OpenAICompatBackend.capabilities, loglikelihood=chat_template is not None)
+
+
+def split_options(rest: str) -> tuple[str, dict[str, str]]:
+    """``model@url;key=value;…`` into ``model@url`` and the options; an unknown or empty option is a ``ValueError``."""
+    head, *parts = rest.split(";")
+    options: dict[str, str] = {}
+    for part in parts:
+        key, sep, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if key not in REFERENCE_OPTIONS or not sep or not value:
+            accepted = "; ".join(f"'{name}=…' ({what})" for name, what in REFERENCE_OPTIONS.items())
+            raise ValueError(f"unknown or empty option {part.strip()!r}; accepted: {accepted}")
+        options[key] = value
+    return head, options
 
 
 def is_local(base_url: str) -> bool:
@@ -401,14 +462,23 @@ class OpenAIFactory:
     api_key_env: str
     timeout: float
     max_concurrency: int
+    chat_template: Path | None = None
     name: str = OpenAICompatBackend.name
-    capabilities: Capabilities = OpenAICompatBackend.capabilities
+    #: ``loglikelihood`` only with a chat template (whether the server echoes is checked by :meth:`probe`).
+    capabilities: Capabilities = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "capabilities", _capabilities(self.chat_template))
 
     def identity(self) -> str:
-        return f"{self.base_url.rstrip('/')}|{self.model}"
+        return model_identity(self.base_url, self.model, self.chat_template)
 
     def probe(self) -> None:
-        """The key is set (or not needed) and ``GET /models`` answers 200; 401/403 and 404 are named."""
+        """The key is set (or not needed) and ``GET /models`` answers 200; 401/403 and 404 are named.
+
+        With a chat template, also one tiny echoed completion, so that a server that cannot
+        score continuations stops the run before its first request.
+        """
         key = _api_key(self.base_url, self.api_key_env)
         url = self.base_url.rstrip("/") + "/models"
         try:
@@ -419,6 +489,8 @@ class OpenAIFactory:
             raise PermanentBackendError(f"{url} refused the API key from {self.api_key_env} (HTTP {reply.status_code})")
         if reply.status_code >= 400:
             raise PermanentBackendError(f"{url} answered HTTP {reply.status_code}; is this an OpenAI-compatible /v1 endpoint?")
+        if self.chat_template is not None:
+            echo_loglikelihood.probe_echo(self.base_url, key, self.model, max(PROBE_TIMEOUT_S, self.timeout))
 
     def build(self) -> OpenAICompatBackend:
         return OpenAICompatBackend(
@@ -427,19 +499,23 @@ class OpenAIFactory:
             api_key=_api_key(self.base_url, self.api_key_env),
             timeout=self.timeout,
             max_concurrency=self.max_concurrency,
+            chat_template=self.chat_template,
         )
 
 
 class OpenAIFamily:
-    """References ``openai:<model>`` (OpenAI itself) and ``openai:<model>@http://host:port/v1``."""
+    """References ``openai:<model>`` (OpenAI itself) and ``openai:<model>@http://host:port/v1``,
+    each optionally followed by ``;chat_template=/path/model.gguf`` (continuation scoring)."""
 
-    syntax = ("openai:<model>", "openai:<model>@http://host:port/v1")
+    syntax = ("openai:<model>", "openai:<model>@http://host:port/v1", "openai:<model>@http://host:port/v1;chat_template=/path/model.gguf")
     example = "openai:contract-model@http://127.0.0.1:9/v1"  # a loopback endpoint: no key needed to parse
 
     def factory(self, reference: str, rest: str | None, settings: BackendSettings) -> OpenAIFactory:
-        match = _REFERENCE.match((rest or "").strip())
+        head, options = split_options((rest or "").strip())
+        match = _REFERENCE.match(head.strip())
         if not match:
             raise ValueError("expected 'openai:<model>' or 'openai:<model>@http://host:port/v1'")
+        template = options.get("chat_template")
         base_url = match["url"] or OPENAI_BASE_URL
         if not os.environ.get(settings.api_key_env, "").strip() and not is_local(base_url):
             raise ValueError(f"set the environment variable {settings.api_key_env} to your API key")
@@ -450,13 +526,17 @@ class OpenAIFamily:
             settings.api_key_env,
             settings.timeout,
             8 if settings.max_concurrency is None else settings.max_concurrency,
+            echo_loglikelihood.template_path(template) if template else None,
         )
 
     def replicated(self, reference: str, rest: str | None, replicas: Replicas, settings: BackendSettings) -> ReplicaSetFactory:
         """``openai:<model>`` served at each of ``replicas.base_urls`` (:mod:`.replicas`), named by the first."""
         from .replicas import ReplicaSetFactory  # it builds on this module's backend
 
-        match = _REFERENCE.match((rest or "").strip())
+        head, options = split_options((rest or "").strip())
+        if options:
+            raise ValueError(f"';{next(iter(options))}=' is not supported with base_urls (continuation scoring needs a single endpoint)")
+        match = _REFERENCE.match(head.strip())
         if not match or match["url"]:
             raise ValueError("expected 'openai:<model>' (the endpoints go in base_urls, not after '@')")
         if not os.environ.get(settings.api_key_env, "").strip() and not all(is_local(url) for url in replicas.base_urls):
@@ -472,7 +552,8 @@ class OpenAIFamily:
 
     def describe(self, settings: BackendSettings) -> dict[str, object]:
         return {
-            "description": "any OpenAI-compatible HTTP API; option probabilities from the top-20 logprobs",
+            "description": "any OpenAI-compatible HTTP API; option probabilities from the top-20 logprobs; "
+            "continuation scores (loglikelihood) with ';chat_template=…' from /completions echoed logprobs",
             "capabilities": dataclasses.asdict(OpenAICompatBackend.capabilities),
             "default_base_url": OPENAI_BASE_URL,
             "api_key_env": settings.api_key_env,

@@ -247,7 +247,10 @@ class MCQInstrument(SingleStage):
             return Request("choice_logprobs", messages, labels=tuple(view.labels), temperature=0.0, max_tokens=1)
         if elicitation == "cloze":
             if not trial.capabilities.loglikelihood:
-                raise SpecError([f"factors.elicitation: {trial.model} cannot score option texts (cloze needs loglikelihood requests); use letter or generate"])
+                raise SpecError([
+                    f"factors.elicitation: {trial.model} cannot score option texts (cloze needs loglikelihood requests; over HTTP, "
+                    "add ';chat_template=/path/model.gguf' for a server that echoes prompt log-probabilities); use letter or generate"
+                ])
             return Request("loglikelihood", messages, temperature=0.0, max_tokens=1, continuations=tuple(view.shown))
         labels = tuple(label for label in view.labels if label)
         return Request("generate", messages, labels=labels, temperature=0.0, max_tokens=self.params.max_tokens)
