@@ -166,6 +166,8 @@ def test_base_urls_need_a_family_that_serves_them() -> None:
         backend_factory("llamacpp", BackendSettings(), "models[0]", Replicas((A,)))
     with pytest.raises(UserError, match=r"models\[0\]: invalid model reference .*endpoints go in base_urls"):
         backend_factory(f"openai:m@{A}", BackendSettings(), "models[0]", Replicas((B,)))
+    with pytest.raises(UserError, match=r"models\[0\]: .*';chat_template=' is not supported with base_urls"):
+        backend_factory("openai:m;chat_template=llamacpp", BackendSettings(), "models[0]", Replicas((A, B)))
 
 
 def test_a_remote_replica_needs_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
