@@ -69,6 +69,17 @@ def test_a_token_straddling_the_boundary_counts_with_the_continuation_and_is_fla
     assert scored.logprob == pytest.approx(-1.25) and scored.tokens == 2 and scored.straddled and scored.greedy is True
 
 
+def test_log_probabilities_shifted_by_a_missing_bos_are_refused() -> None:
+    """The shape llama-cpp-python 0.3.36's server returns for a prompt without BOS: one token generated
+    (in the text and in usage), but the entries are the prompt's own, so the last is a prompt token."""
+    pieces = [("Question", None, 0.0), (":", -3.0, -1.0), (" Mars", -6.28, -1.0)]
+    reply = planted(pieces, 0, count_special=True)
+    reply["choices"][0]["text"] += "\n"  # type: ignore[index]
+    reply["usage"] = {"prompt_tokens": 3, "completion_tokens": 1}
+    with pytest.raises(PermanentBackendError, match="do not line up .*BOS token"):
+        score_reply(reply, " Mars")
+
+
 def test_a_reply_without_prompt_logprobs_or_usage_is_refused() -> None:
     reply = planted([*CHAT, ("Mars", -1.0, -1.0)], 0, count_special=True)
     reply["choices"][0]["logprobs"] = None  # type: ignore[index]

@@ -16,6 +16,14 @@ The context is that rendered prompt; each continuation is appended to it as text
 as one request (``max_tokens: 1``: llama-cpp-python reads 0 as "no limit"; ``logprobs: 1``
 gives the top token for the greedy check), so K options cost K requests.
 
+The alignment check (:func:`score_reply`): with one generated token, the echoed text must end
+with the continuation followed by the last entry's token. llama-cpp-python's server (0.3.36)
+indexes its log-probabilities from the first prompt token after a BOS token; when the prompt
+does not start with BOS, every entry holds the probability of that token *as the next one*
+(one position late) and the generated token is dropped, which this check catches (the last
+entry is then a prompt token). A prompt rendered from a chat template that starts with the
+BOS token (SmolLM2's ``<|im_start|>``) lines up.
+
 The boundary rule (:func:`score_reply`): the server tokenises context + continuation
 together, so the continuation's tokens are found by text offsets. ``text_offset`` is a
 character offset, but servers differ in what it counts from: OpenAI and vLLM count the
@@ -147,6 +155,12 @@ def score_reply(reply: object, continuation: str) -> ScoredContinuation:
     prompt_entries = len(values) - generated
     if prompt_entries < 1:
         raise ValueError("the reply echoes no prompt tokens")
+    echoed = choice.get("text")
+    if generated and isinstance(echoed, str) and not echoed.endswith(continuation + tokens[-1]):
+        raise PermanentBackendError(
+            "the echoed log-probabilities do not line up with the prompt: the last entry is not the generated token "
+            "(llama-cpp-python's server shifts them by one token when the prompt does not start with the model's BOS token)"
+        )
     end = offsets[prompt_entries] if generated else offsets[prompt_entries - 1] + len(tokens[prompt_entries - 1])
     boundary = end - len(continuation)
     first = next((i for i in range(prompt_entries) if offsets[i] >= boundary), prompt_entries)
@@ -206,12 +220,13 @@ async def loglikelihood(post: Post, model: str, prompt: ChatPrompt, request: Req
     )
 
 
-def probe_echo(base_url: str, api_key: str, model: str, timeout: float) -> None:
-    """One tiny echoed completion: raise :class:`PermanentBackendError` unless it returns prompt log-probabilities."""
+def probe_echo(base_url: str, api_key: str, model: str, timeout: float, context: str = "") -> None:
+    """One tiny echoed completion after ``context`` (a rendered chat prompt, as the run's requests have):
+    raise :class:`PermanentBackendError` unless it returns prompt log-probabilities that line up."""
     url = base_url.rstrip("/") + "/completions"
     hint = "scoring continuations (loglikelihood) needs a /completions endpoint that echoes prompt log-probabilities (echo + logprobs)"
     try:
-        reply = httpx.post(url, json=completion_body(model, "The sky is blue"), headers={"Authorization": f"Bearer {api_key}"}, timeout=timeout)
+        reply = httpx.post(url, json=completion_body(model, context + "blue"), headers={"Authorization": f"Bearer {api_key}"}, timeout=timeout)
     except httpx.HTTPError as error:
         raise PermanentBackendError(f"cannot reach {url}: {type(error).__name__}") from None
     if reply.status_code in (404, 405):
@@ -222,8 +237,8 @@ def probe_echo(base_url: str, api_key: str, model: str, timeout: float) -> None:
         raise PermanentBackendError(f"{url} refused an echo request with logprobs (HTTP {reply.status_code}: {detail}); {hint}")
     try:
         scored = score_reply(reply.json(), "blue")
-    except PermanentBackendError:
-        raise PermanentBackendError(f"{url} returned no prompt log-probabilities; {hint}") from None
+    except PermanentBackendError as exc:
+        raise PermanentBackendError(f"{url}: {exc}; {hint}") from None
     except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
         raise PermanentBackendError(f"{url} gave an echo reply of the wrong shape ({exc}); {hint}") from None
     if scored.tokens < 1:

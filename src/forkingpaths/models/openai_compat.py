@@ -490,7 +490,8 @@ class OpenAIFactory:
         if reply.status_code >= 400:
             raise PermanentBackendError(f"{url} answered HTTP {reply.status_code}; is this an OpenAI-compatible /v1 endpoint?")
         if self.chat_template is not None:
-            echo_loglikelihood.probe_echo(self.base_url, key, self.model, max(PROBE_TIMEOUT_S, self.timeout))
+            context = echo_loglikelihood.ChatPrompt(self.chat_template).render([Message("user", "Name a colour.")])
+            echo_loglikelihood.probe_echo(self.base_url, key, self.model, max(PROBE_TIMEOUT_S, self.timeout), context)
 
     def build(self) -> OpenAICompatBackend:
         return OpenAICompatBackend(
