@@ -173,7 +173,6 @@ def subset_curve(
     methods: Sequence[tuple[Selection, Estimator]] = SUBSET_METHODS,
     n_folds: int = 5,
     rng: RngLike = 0,
-    start: IRTFit | None = None,
 ) -> pd.DataFrame:
     """Error and rank agreement of subset estimates against full scores, by leave-models-out cross-validation.
 
@@ -183,8 +182,6 @@ def subset_curve(
     subset size k and method: the mean and the largest absolute error (in score units), and
     Spearman's ρ and Kendall's τ_b between estimated and full scores over all models. Full scores
     use every answered item; subsets are drawn from the items every training fold can see.
-    ``start``: a 2PL fitted on all models, from which each fold's fit starts (:func:`fit_2pl`);
-    the folds' fits still use only their training models.
     """
     y = np.asarray(matrix, dtype=float)
     n_models, n_items = y.shape
@@ -199,7 +196,7 @@ def subset_curve(
     for held in folds:
         train_rows = np.setdiff1d(np.arange(n_models), held)
         train = y[train_rows]
-        fit = fit_2pl(train, start=start) if needs_fit else None
+        fit = fit_2pl(train) if needs_fit else None
         for k in kept:
             for selection, estimator in methods:
                 subset = select_items(train, k, selection, generator, fit)
