@@ -14,7 +14,7 @@ from forkingpaths.cli import app
 from forkingpaths.meta.matrices import matrices_from_run, read_benchmark
 from forkingpaths.stats.benchmark import _statistic, _statistics, category_signal_noise, condition_noise, rank_agreement
 
-MODELS = [f"model-{j:02d}" for j in range(12)]
+MODELS = [f"model-{j:02d}" for j in range(20)]
 SUBJECTS = ("algebra", "geometry", "logic")
 
 
@@ -22,8 +22,8 @@ def _write_wide(path: Path, seed: int, shift: float) -> None:
     """A ZeroEval-like wide CSV (item_id, subject, one column per model) simulated from a 2PL."""
     rng = np.random.default_rng(seed)
     a, b = np.random.default_rng(0).uniform(0.6, 2.0, 60), np.random.default_rng(1).normal(0, 1, 60)
-    theta = np.linspace(-1.5, 1.5, 12) + shift + rng.normal(0, 0.2, 12)
-    y = (rng.random((12, 60)) < special.expit(a * (theta[:, None] - b))).astype(int)
+    theta = np.linspace(-1.5, 1.5, 20) + shift + rng.normal(0, 0.2, 20)
+    y = (rng.random((20, 60)) < special.expit(a * (theta[:, None] - b))).astype(int)
     frame = pd.DataFrame(y.T, columns=MODELS)
     frame.insert(0, "subject", [SUBJECTS[i % 3] for i in range(60)])
     frame.insert(0, "item_id", [f"q{i}" for i in range(60)])
@@ -47,7 +47,7 @@ def test_matrices_from_an_imported_run_are_its_conditions(imported: Path) -> Non
     assert list(found) == ["two [template=cot]", "two [template=plain]"]
     assert found.designs == {"two": ["two [template=cot]", "two [template=plain]"]}
     plain = found["two [template=plain]"]
-    assert plain.shape == (12, 60) and "model-00" in plain.index  # the @host suffix is dropped
+    assert plain.shape == (20, 60) and "model-00" in plain.index  # the @host suffix is dropped
     source = pd.read_csv(imported / "plain.csv").set_index("item_id").drop(columns="subject").rename(columns={"model-00@host-a": "model-00"})
     assert (plain.loc[MODELS, source.index].to_numpy() == source[MODELS].T.to_numpy()).all()  # cell for cell
     assert found.categories["two [template=plain]"]["q4"] == "geometry"
@@ -62,7 +62,7 @@ def test_meta_on_an_imported_run_end_to_end(imported: Path) -> None:
     design = analyses["designs"]["two"]
     found = matrices_from_run(imported / "runs" / "two")
     expected = condition_noise(list(found.values()))
-    assert design["noise_sd"] == pytest.approx(expected["noise_sd"]) and design["models"] == 12
+    assert design["noise_sd"] == pytest.approx(expected["noise_sd"]) and design["models"] == 20
     # independent: each model's score per condition from the CSVs, SD across the two conditions (ddof 1)
     scores = [pd.read_csv(imported / f).drop(columns=["item_id", "subject"]).mean() for f in ("cot.csv", "plain.csv")]
     table = pd.concat(scores, axis=1)
