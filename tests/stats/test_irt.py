@@ -99,3 +99,40 @@ def test_bad_input_is_rejected() -> None:
         fit_2pl(np.array([[0.5, 1.0], [0.0, 1.0]]))
     with pytest.raises(ValueError, match="nothing to fit"):
         fit_2pl(np.ones((5, 3)))
+
+
+def test_the_fitted_origin_and_unit_are_the_maximum_of_the_penalised_likelihood() -> None:
+    """PX-EM and the origin-free intercept penalty: moving the ability scale's origin or unit lowers the objective,
+    and the models' mean posterior ability is 0 (the stationarity condition for the origin under N(0, 1))."""
+    from forkingpaths.stats import irt
+
+    rng = np.random.default_rng(4)
+    y, _, _ = _simulate(rng, 40, 100)
+    fit = fit_2pl(y, tol=1e-6)
+    ok = fit.fitted
+    nodes, log_weights = irt._quadrature("rectangular", 121)
+    em = irt._EMMap(y[:, ok], np.ones_like(y[:, ok]), nodes, log_weights, 1.5, 4.0)
+    a, c = fit.slope[ok], fit.intercept[ok]
+    best = em.objective(np.concatenate([a, c]))
+    for shift, scale in ((0.05, 1.0), (-0.05, 1.0), (0.0, 1.05), (0.0, 0.95)):
+        assert em.objective(np.concatenate([a * scale, c + a * shift])) < best
+    assert abs(fit.theta.mean()) < 0.01
+
+
+def test_intervals_hold_their_level_on_realistic_items() -> None:
+    """Bounded parametric bootstrap from the CRUXEval-O fit (49 models, its first 200 varied items, 4 matrices);
+    scripts/irt_coverage.py runs the full-size version (docs/meta.md)."""
+    truth = fit_2pl(example_matrices("zeroeval")["crux"].to_numpy(dtype=float))
+    a, c = truth.slope[truth.fitted][:200], truth.intercept[truth.fitted][:200]
+    rng = np.random.default_rng(12)
+    inside_a = inside_c = total = 0
+    for _ in range(4):
+        theta = rng.normal(0.0, 1.0, 49)
+        y = (rng.random((49, 200)) < special.expit(np.outer(theta, a) + c)).astype(float)
+        fit = fit_2pl(y)
+        ok = fit.fitted
+        inside_a += int((np.abs(fit.slope - a) <= 1.96 * fit.se_slope)[ok].sum())
+        inside_c += int((np.abs(fit.intercept - c) <= 1.96 * fit.se_intercept)[ok].sum())
+        total += int(ok.sum())
+    assert 0.90 <= inside_a / total <= 0.99
+    assert 0.90 <= inside_c / total <= 0.99

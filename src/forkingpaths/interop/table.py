@@ -10,6 +10,7 @@ Two layouts, told apart by their columns (after ``--map COLUMN=FIELD`` renames):
 * **wide** — a correctness matrix: an ``item_id`` column and one column per model
   (no ``model`` or ``correct`` column). An empty cell means that model has no answer
   for the item (ZeroEval's GSM8K matrix: one model answered 681 of 1,319 items).
+  Optional ``question`` and ``subject`` columns describe the item (they are not models).
 
 ``correct`` cells are 0/1, true/false or yes/no; an empty ``correct`` cell in the long
 layout is an error row (the trial exists, its score does not). ``--factor NAME=LEVEL``
@@ -95,14 +96,19 @@ def _long(table: Table, columns: dict[str, str], file: FileArg, index: int, item
     return out
 
 
+#: Columns of a wide table that describe the item rather than name a model.
+WIDE_ITEM_FIELDS = ("item_id", "question", "subject")
+
+
 def _wide(table: Table, columns: dict[str, str], file: FileArg, index: int, items: dict[str, ImportedItem]) -> list[ImportedTrial]:
-    models = [name for name in columns if name != "item_id"]
+    models = [name for name in columns if name not in WIDE_ITEM_FIELDS]
     if not models:
         raise DataError(f"{table.name}: a wide table needs one column per model beside {columns['item_id']!r}")
     out = []
     for row in table.rows:
         item_id = cells.text(row, columns["item_id"])
-        items.setdefault(item_id, ImportedItem(item_id))
+        question = cells.optional_text(row, columns.get("question")) or ""
+        items.setdefault(item_id, ImportedItem(item_id, question, (), None, cells.optional_text(row, columns.get("subject"))))
         for model in models:
             correct = _score(row, columns[model])
             if correct is not None:

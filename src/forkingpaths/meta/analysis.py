@@ -8,22 +8,38 @@ the rule that gave the verdict word.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from forkingpaths.results import Estimate, Finding, RunResults
 from forkingpaths.store import to_jsonable
-from forkingpaths.stats.benchmark import agreement_by_size, bat_agreement, rank_agreement, saturation, signal_noise
+from forkingpaths.meta.matrices import Benchmarks
+from forkingpaths.stats.benchmark import (
+    agreement_by_size,
+    bat_agreement,
+    category_signal_noise,
+    condition_noise,
+    rank_agreement,
+    saturation,
+    signal_noise,
+)
 from forkingpaths.stats.irt import LOW_DISCRIMINATION, fit_2pl, item_table
 from forkingpaths.stats.subsets import SUBSET_METHODS, subset_curve
 
 __all__ = ["MIN_IRT_MODELS", "SUBSET_SIZES", "TARGET_ERROR", "analyse_benchmarks"]
 
-#: Fewer models than this and the 2PL and the subset curve are not attempted: with so few
-#: respondents every item's slope is mostly prior (a convention).
-MIN_IRT_MODELS = 10
+#: Fewer models than this and the 2PL and the subset curve are not attempted. Measured, not a
+#: convention: on matrices simulated from the CRUXEval-O fit at 10 models × 757 items, nearly every
+#: item separates the models, the slopes run away and 95% slope intervals covered 0.62; at 20
+#: models they covered 0.97 (scripts/irt_coverage.py, docs/meta.md).
+MIN_IRT_MODELS = 20
+#: Below this many models the 2PL is fitted but read as rough: in seeded simulations
+#: (scripts/irt_coverage.py, docs/meta.md) 95% difficulty intervals covered 0.90 at 20 models
+#: (slope and intercept 0.97); from 30 models on, slope, intercept and difficulty intervals covered
+#: 0.95–0.97 on planted items (difficulty 0.93 on CRUXEval-like items at 49 models).
+RELIABLE_IRT_MODELS = 30
 #: Subset sizes of the curve (those below the number of items are used).
 SUBSET_SIZES = (10, 25, 50, 100)
 #: A subset "estimates the full score" when its cross-validated mean absolute error is at most
@@ -43,6 +59,8 @@ FEW_MODELS = 10
 AGREEMENT_SIZES = (5, 10, 20)
 #: How many flagged items results.json lists per benchmark (all are counted).
 MAX_LISTED = 50
+#: How many of the noisiest categories a finding names.
+NAMED_CATEGORIES = 3
 
 
 def _irt(name: str, matrix: pd.DataFrame, level: float) -> tuple[dict[str, Any], list[Finding]]:
@@ -78,13 +96,22 @@ def _irt(name: str, matrix: pd.DataFrame, level: float) -> tuple[dict[str, Any],
             claim=(
                 f"A 2PL fitted to {int(fit.fitted.sum())} of {matrix.shape[1]} items ({int((~fit.fitted).sum())} are answered alike by "
                 f"every model and carry no information) {verdict} in {fit.iterations} EM iterations; "
-                f"{entry['low_discrimination']} items discriminate very little (slope < {LOW_DISCRIMINATION}), "
-                f"{entry['negative']} of them with a slope interval below zero: stronger models miss them more often, "
-                "which is worth checking for a wrong key or an ambiguous question."
+                f"{entry['low_discrimination']} items discriminate very little (slope < {LOW_DISCRIMINATION}) and "
+                f"{entry['negative']} have a slope interval wholly below zero (stronger models miss them more often: "
+                "check the key and the wording)."
+                + (
+                    f" With only {matrix.shape[0]} models the fit is rough: in simulations at this size difficulty intervals "
+                    f"cover less than their level (at least {RELIABLE_IRT_MODELS} models are needed for them)."
+                    if matrix.shape[0] < RELIABLE_IRT_MODELS
+                    else ""
+                )
             ),
             verdict=f"{entry['low_discrimination']} flagged",
-            rule=f"flagged: slope < {LOW_DISCRIMINATION} (Baker 2001's 'very low', a convention); negative: the {level:.0%} slope interval lies below 0",
-            tone="good" if entry["low_discrimination"] == 0 else "caution",
+            rule=(
+                f"flagged: slope < {LOW_DISCRIMINATION} (Baker 2001's 'very low', a convention); negative: the {level:.0%} slope interval "
+                f"lies below 0; rough below {RELIABLE_IRT_MODELS} models (measured by simulation, docs/meta.md)"
+            ),
+            tone="good" if entry["low_discrimination"] == 0 and matrix.shape[0] >= RELIABLE_IRT_MODELS else "caution",
         )
     ]
     return entry, findings
@@ -126,7 +153,7 @@ def _noise(name: str, matrix: pd.DataFrame) -> tuple[dict[str, Any], list[Findin
                 f"{entry['noise_sd']:.3f} on average: dispersion-to-noise {entry['sd_ratio']:.1f}, relative signal-to-noise {entry['snr']:.1f}."
             ),
             verdict="separates models" if separates else "noisy",
-            rule=f"separates models: SD of scores ≥ {SEPARATION_RATIO} × mean item-bootstrap SD (1.96·√2, the gap a 95% comparison of two scores needs)",
+            rule=_separation_rule("separates models") + "; noise = mean item-bootstrap SD of a score",
             tone="good" if separates else "caution",
         )
     ]
@@ -145,6 +172,62 @@ def _noise(name: str, matrix: pd.DataFrame) -> tuple[dict[str, Any], list[Findin
         )
     )
     return entry, findings
+
+
+def _separation_rule(what: str) -> str:
+    return f"{what}: SD of scores ≥ {SEPARATION_RATIO} × the noise SD (1.96·√2, the gap a 95% comparison of two scores needs)"
+
+
+def _categories(name: str, matrix: pd.DataFrame, categories: pd.Series) -> tuple[list[dict[str, Any]], list[Finding]]:
+    """Signal and noise within each category of items, and a finding naming the noisiest."""
+    table = category_signal_noise(matrix, categories)
+    if len(table) < 2:
+        return table.to_dict("records"), []
+    noisy = table[table["sd_ratio"] < SEPARATION_RATIO]
+    named = "; ".join(
+        f"{r.category} (ratio {r.sd_ratio:.1f}, {int(r.items)} items, noise SD {r.noise_sd:.3f})" for r in table.head(NAMED_CATEGORIES).itertuples()
+    )
+    finding = Finding(
+        subject=name,
+        topic="signal and noise by category",
+        claim=(
+            f"{len(noisy)} of {len(table)} categories do not separate the models within themselves (dispersion-to-noise below "
+            f"{SEPARATION_RATIO}); the noisiest: {named}. A category's noise is that of a mean over its own items, so small "
+            "categories are noisier by construction."
+        ),
+        verdict=f"{len(noisy)} of {len(table)} categories noisy",
+        rule=_separation_rule("a category separates models") + "; computed within each category's items",
+        tone="caution" if len(noisy) else "good",
+    )
+    return table.to_dict("records"), [finding]
+
+
+def _designs(matrices: Mapping[str, pd.DataFrame], designs: dict[str, list[str]]) -> tuple[dict[str, Any], list[Finding]]:
+    """Signal and noise across the conditions of each run with several."""
+    entries, findings = {}, []
+    for run, names in designs.items():
+        try:
+            entry: dict[str, Any] = {"matrices": names, **condition_noise([matrices[n] for n in names])}
+        except ValueError as error:
+            entries[run] = {"matrices": names, "error": str(error)}
+            continue
+        entries[run] = entry
+        separates = entry["sd_ratio"] >= SEPARATION_RATIO
+        findings.append(
+            Finding(
+                subject=run,
+                topic="noise across conditions",
+                claim=(
+                    f"Across its {entry['conditions']} conditions, a model's score moves by SD {entry['noise_sd']:.3f} on average "
+                    f"(item-sampling SD of one score: {entry['item_noise_sd']:.3f}); the {entry['models']} models' mean scores spread "
+                    f"by SD {entry['sd_signal']:.3f}: dispersion-to-noise {entry['sd_ratio']:.1f}."
+                ),
+                verdict="separates models across conditions" if separates else "condition noise rivals the signal",
+                rule=_separation_rule("separates models across conditions") + "; noise = mean over models of the SD of its condition scores",
+                tone="good" if separates else "caution",
+            )
+        )
+    return entries, findings
 
 
 def _agreement(scores: pd.DataFrame, level: float, seed: int) -> tuple[dict[str, Any], list[Finding]]:
@@ -192,8 +275,13 @@ def _agreement(scores: pd.DataFrame, level: float, seed: int) -> tuple[dict[str,
     return {"common_models": list(common.index), "scores": common.to_dict("index"), "pairs": pairs, "bat": bat}, findings
 
 
-def analyse_benchmarks(matrices: dict[str, pd.DataFrame], level: float = 0.95, seed: int = 0, subsets: bool = True) -> RunResults:
-    """Every analysis of docs/meta.md on each matrix, and agreement across them on their common models."""
+def analyse_benchmarks(matrices: Mapping[str, pd.DataFrame], level: float = 0.95, seed: int = 0, subsets: bool = True) -> RunResults:
+    """Every analysis of docs/meta.md on each matrix, and agreement across them on their common models.
+
+    With :class:`Benchmarks`, also signal and noise per item category and across each run's conditions.
+    """
+    categories = matrices.categories if isinstance(matrices, Benchmarks) else {}
+    designs = matrices.designs if isinstance(matrices, Benchmarks) else {}
     analyses: dict[str, Any] = {"level": level, "seed": seed, "benchmarks": {}}
     findings: list[Finding] = []
     scores = {}
@@ -201,6 +289,9 @@ def analyse_benchmarks(matrices: dict[str, pd.DataFrame], level: float = 0.95, s
         entry: dict[str, Any] = {"models": int(matrix.shape[0]), "items": int(matrix.shape[1]), "empty_cells": int(matrix.isna().sum().sum())}
         entry["noise"], found = _noise(name, matrix)
         findings += found
+        if name in categories:
+            entry["categories"], found = _categories(name, matrix, categories[name])
+            findings += found
         if matrix.shape[0] >= MIN_IRT_MODELS:
             entry["irt"], found = _irt(name, matrix, level)
             findings += found
@@ -212,11 +303,14 @@ def analyse_benchmarks(matrices: dict[str, pd.DataFrame], level: float = 0.95, s
                 Finding(
                     subject=name, topic="item response theory",
                     claim=f"{matrix.shape[0]} models: too few to fit a 2PL or to cross-validate subsets (at least {MIN_IRT_MODELS} needed).",
-                    verdict="not fitted", rule=f"fitted when the matrix has at least {MIN_IRT_MODELS} models (a convention)", tone="info",
+                    verdict="not fitted", rule=f"fitted when the matrix has at least {MIN_IRT_MODELS} models (below that, simulated intervals fell far below their level: docs/meta.md)", tone="info",
                 )
             )
         analyses["benchmarks"][name] = entry
         scores[name] = matrix.mean(axis=1)
+    if designs:
+        analyses["designs"], found = _designs(matrices, designs)
+        findings += found
     if len(matrices) >= 2:
         table = pd.DataFrame(scores)
         analyses["agreement"], found = _agreement(table, level, seed)

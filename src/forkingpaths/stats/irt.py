@@ -158,37 +158,61 @@ def eap_abilities(
 class _Penalty:
     """The scale-free penalty of the M-step, at the current slopes and intercepts.
 
-    ``log π(a, c) = -Σ_i (a_i/ā - 1)² / (2τ²) - Σ_i (c_i - c̄)² / (2σ_c²)`` with ā, c̄ the items'
-    mean slope and intercept. The slope part depends on the slopes only through their ratios to
-    the mean, so it is unchanged when every slope is multiplied by the same number: it ranks
-    items against each other and leaves the unit of the ability scale to the N(0, 1) abilities.
+    ``log π(a, c) = -Σ_i (a_i/ā - 1)² / (2τ²) - Σ_i r_i² / (2σ_c²)`` with ā the items' mean slope
+    and ``r_i = c_i - α - β a_i`` the residuals of the least-squares line of the intercepts on the
+    slopes. Neither part changes when the ability scale is moved or stretched (``θ → sθ + m`` maps
+    ``a → a/s`` and ``c → c - a m/s``): the slope part depends on the slopes only through their
+    ratios to the mean, and the line absorbs the shift ``-a m/s`` of every intercept. So the
+    penalty ranks items against each other and leaves the origin and the unit of the scale to the
+    N(0, 1) abilities. (A penalty on ``c_i - c̄`` alone is not neutral to the origin: summed over
+    hundreds of items it outweighs the N(0, 1) of a few dozen models and moved the fitted origin
+    by about 0.1 on matrices simulated from the CRUXEval-O fit, so that intercept intervals
+    covered 0.92 at 95%; docs/meta.md.)
     """
 
     slope_mean: float
     slope_scale: float
     slope_spread: float  # Var(a_i / ā)
-    intercept_mean: float
+    intercept_base: float  # α
+    intercept_trend: float  # β
     intercept_sd: float
 
     @classmethod
     def at(cls, a: Array, c: Array, slope_scale: float, intercept_sd: float) -> _Penalty:
         centre = max(float(np.mean(a)), _MIN_SLOPE_CENTRE)
-        return cls(centre, slope_scale, float(np.var(a / centre)), float(np.mean(c)), intercept_sd)
+        spread = float(np.var(a))
+        trend = float(np.mean((a - a.mean()) * (c - c.mean())) / spread) if spread > 0 else 0.0
+        return cls(centre, slope_scale, float(np.var(a / centre)), float(np.mean(c) - trend * np.mean(a)), trend, intercept_sd)
 
     @property
     def slope_sd(self) -> float:
         """The penalty's curvature in one slope, as a normal prior's SD: ``τ ā``."""
         return self.slope_scale * self.slope_mean
 
-    def slope_gradient(self, a: Array) -> Array:
-        """``∂ log π / ∂a_k = -((a_k/ā - 1) - Var(a/ā)) / (τ² ā)``: the pull to the mean, plus the
-        uniform push that makes the penalty neutral to a common change of scale."""
-        return np.asarray(-((a / self.slope_mean - 1.0) - self.slope_spread) / (self.slope_scale**2 * self.slope_mean))
+    def residual(self, a: Array, c: Array) -> Array:
+        return np.asarray(c - self.intercept_base - self.intercept_trend * a)
+
+    def slope_gradient(self, a: Array, c: Array) -> Array:
+        """``∂ log π / ∂a_k = -((a_k/ā - 1) - Var(a/ā)) / (τ² ā) + β r_k / σ_c²``: the pull to the mean,
+        the uniform push that makes the penalty neutral to a common change of scale, and the
+        intercept part (the line's own movement drops out: its coefficients minimise Σ r²)."""
+        pull = -((a / self.slope_mean - 1.0) - self.slope_spread) / (self.slope_scale**2 * self.slope_mean)
+        return np.asarray(pull + self.intercept_trend * self.residual(a, c) / self.intercept_sd**2)
+
+    def intercept_gradient(self, a: Array, c: Array) -> Array:
+        """``∂ log π / ∂c_k = -r_k / σ_c²``."""
+        return np.asarray(-self.residual(a, c) / self.intercept_sd**2)
+
+    def curvature(self) -> tuple[float, float, float]:
+        """Per item, the (a, a), (a, c) and (c, c) entries of ``-∇² log π``: ``1/(τā)² + β²/σ_c²``,
+        ``-β/σ_c²`` and ``1/σ_c²`` (the residual part is ``r²/(2σ_c²)`` with ``∇r = (-β, 1)``)."""
+        inv = 1.0 / self.intercept_sd**2
+        return 1.0 / self.slope_sd**2 + self.intercept_trend**2 * inv, -self.intercept_trend * inv, inv
 
     def log_density(self, a: Array, c: Array) -> float:
         return float(
             -np.sum((a / self.slope_mean - 1.0) ** 2) / (2.0 * self.slope_scale**2)
-            - np.sum((c - self.intercept_mean) ** 2) / (2.0 * self.intercept_sd**2)
+            - np.sum(self.residual(a, c) ** 2) / (2.0 * self.intercept_sd**2)
         )
 
 
@@ -203,32 +227,34 @@ def _newton_step(
     """One Newton step of every item's expected complete-data log likelihood plus the penalty (the M-step).
 
     Maximises ``Σ_q [r_iq log P_iq + (n_iq - r_iq) log(1 - P_iq)] + log π(a, c)``; the penalty's
-    curvature is taken per item (``1/(τā)²`` and ``1/σ_c²``), its gradient in full
-    (:meth:`_Penalty.slope_gradient`). Steps are capped at 1 in each coordinate so that an early,
+    curvature is taken per item (:meth:`_Penalty.curvature`), its gradient in full
+    (:meth:`_Penalty.slope_gradient`, :meth:`_Penalty.intercept_gradient`). Steps are capped at 1 in each coordinate so that an early,
     poor posterior cannot throw a slope far away.
     """
     resid = r - n * p
-    g_a = resid @ nodes + prior.slope_gradient(a)
-    g_c = resid.sum(axis=1) - (c - prior.intercept_mean) / prior.intercept_sd**2
+    g_a = resid @ nodes + prior.slope_gradient(a, c)
+    g_c = resid.sum(axis=1) + prior.intercept_gradient(a, c)
     w = n * p * (1.0 - p)
-    h_aa = w @ nodes**2 + 1.0 / prior.slope_sd**2
-    h_ac = w @ nodes
-    h_cc = w.sum(axis=1) + 1.0 / prior.intercept_sd**2
+    k_aa, k_ac, k_cc = prior.curvature()
+    h_aa = w @ nodes**2 + k_aa
+    h_ac = w @ nodes + k_ac
+    h_cc = w.sum(axis=1) + k_cc
     det = h_aa * h_cc - h_ac**2
+    det = np.where(det > 0, det, np.inf)  # a degenerate item (all its weight at one node) does not move
     step_a = np.clip((h_cc * g_a - h_ac * g_c) / det, -1.0, 1.0)
     step_c = np.clip((h_aa * g_c - h_ac * g_a) / det, -1.0, 1.0)
     return a + step_a, c + step_c
 
 
 def _item_covariances(
-    y0: Array, observed: Array, weights: Array, nodes: Array, a: Array, c: Array, prior_a: float, prior_c: float
+    y0: Array, observed: Array, weights: Array, nodes: Array, a: Array, c: Array, prior: _Penalty
 ) -> NDArray[np.float64]:
     """Each item's 2 × 2 covariance of (slope, intercept): the inverse of its block of the observed information.
 
     Louis (1982, "Finding the observed information matrix when using the EM algorithm",
     JRSS B 44(2)): ``-∇²ℓ = Σ_j (E_post[-∇² log f_ij] - Var_post[∇ log f_ij])`` with
     ``∇ log f_ij(θ) = (y_ij - P_i(θ)) (θ, 1)`` and ``-∇² log f_ij(θ) = P_i(1 - P_i) (θ, 1)(θ, 1)ᵀ``,
-    plus the penalty's curvature (``prior_a``, ``prior_c``: its SDs in one slope and one intercept). Only the
+    plus the penalty's curvature per item (:meth:`_Penalty.curvature`). Only the
     item's own block is inverted: the coupling of items through the shared abilities is left
     out (the full 2I × 2I matrix is too large to build for a thousand items at this quadrature).
     The coverage simulation in tests/stats/test_irt.py checks that the intervals hold their level.
@@ -245,9 +271,10 @@ def _item_covariances(
     outer = np.stack([(s_a**2).sum(axis=0), (s_a * s_c).sum(axis=0), (s_c**2).sum(axis=0)], axis=1)
     info = expected - second + outer
     blocks = np.empty((a.size, 2, 2))
-    blocks[:, 0, 0] = info[:, 0] + 1.0 / prior_a**2
-    blocks[:, 0, 1] = blocks[:, 1, 0] = info[:, 1]
-    blocks[:, 1, 1] = info[:, 2] + 1.0 / prior_c**2
+    k_aa, k_ac, k_cc = prior.curvature()
+    blocks[:, 0, 0] = info[:, 0] + k_aa
+    blocks[:, 0, 1] = blocks[:, 1, 0] = info[:, 1] + k_ac
+    blocks[:, 1, 1] = info[:, 2] + k_cc
     return _invert_blocks(blocks)
 
 
@@ -326,7 +353,16 @@ class _EMMap:
         weights, _ = _posterior(_log_likelihoods(self.y0, self.observed, p), self.log_prior)
         prior = _Penalty.at(a, c, self.slope_scale, self.intercept_sd)
         new_a, new_c = _newton_step(self.y0.T @ weights, self.observed.T @ weights, self.nodes, p, a, c, prior)
-        return np.concatenate([new_a, new_c])
+        # PX-EM (Liu, Rubin & Wu 1998, "Parameter expansion to accelerate EM: the PX-EM algorithm",
+        # Biometrika 85(4)): the expanded model lets the abilities be N(m, s²); its M-step sets m and
+        # s² to the respondents' mean posterior moments, and mapping back to N(0, 1) (θ = sθ* + m)
+        # gives a* = a s, c* = c + a m. Plain EM moves the scale's origin and unit by tiny steps
+        # (almost all of their information is missing), so it stopped far from the maximum along
+        # them; the penalty is unchanged by this map (:class:`_Penalty`), so the fixed points are
+        # those of the penalised marginal likelihood.
+        m = float(np.mean(weights @ self.nodes))
+        s = float(np.sqrt(max(float(np.mean(weights @ self.nodes**2)) - m**2, 1e-12)))
+        return np.concatenate([new_a * s, new_c + new_a * m])
 
     def solve(self, x: Array, max_iter: int, tol: float) -> tuple[Array, Array, int, bool]:
         """Iterate to a fixed point, accelerated by SQUAREM (Varadhan & Roland 2008, "Simple and
@@ -368,9 +404,9 @@ def fit_2pl(
     respondent's posterior over the nodes is ``π_jq ∝ f_j(θ_q) w_q`` and the expected counts are
     ``n_iq = Σ_j o_ij π_jq`` (answers) and ``r_iq = Σ_j y_ij π_jq`` (right answers). M-step: one
     Newton step per item of ``Σ_q [r_iq log P_iq + (n_iq - r_iq) log(1 - P_iq)]`` plus the log
-    prior ``a_i ~ N(ā, (slope_scale · ā)²)``, ``c_i ~ N(c̄, intercept_sd²)``, whose centres are the
-    current mean slope and intercept (an empirical-Bayes prior, Mislevy 1986 §4). Centring on the
-    items' own mean matters: a prior with a fixed centre, summed over hundreds of items, outweighs
+    prior ``a_i ~ N(ā, (slope_scale · ā)²)`` and, for each intercept, ``N(α + β a_i, intercept_sd²)``
+    around the items' own least-squares line of intercept on slope (:class:`_Penalty`; an
+    empirical-Bayes prior, Mislevy 1986 §4). Centring on the items' own values matters: a prior with a fixed centre, summed over hundreds of items, outweighs
     the N(0, 1) ability distribution of a few dozen models and sets the scale itself (with 50
     models × 400 items, a N(1, 2²) slope prior shrank every slope by about a quarter), while a
     prior relative to the mean only ranks items against each other, leaving the scale to the
@@ -403,7 +439,7 @@ def fit_2pl(
     a, c, iteration, converged = em.solve(np.concatenate([a, c]), max_iter, tol)
     weights, log_marginal = _posterior(_log_likelihoods(y0, observed, special.expit(np.outer(a, nodes) + c[:, None])), log_prior)
     prior = _Penalty.at(a, c, slope_scale, intercept_sd)
-    item_cov = _item_covariances(y0, observed, weights, nodes, a, c, prior.slope_sd, prior.intercept_sd)
+    item_cov = _item_covariances(y0, observed, weights, nodes, a, c, prior)
     slope, intercept = np.full(y.shape[1], np.nan), np.full(y.shape[1], np.nan)
     slope[fitted], intercept[fitted] = a, c
     cov = np.full((y.shape[1], 2, 2), np.nan)

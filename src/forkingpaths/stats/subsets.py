@@ -8,6 +8,7 @@ models × items of 0/1 (NaN = not answered); a model's full score is the mean of
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -67,7 +68,8 @@ def select_items(
     - ``anchor``: k-means with k clusters on the items' response vectors over the training models
       (scipy ``kmeans2``, k-means++ start, seeded), the item nearest each centre as its anchor,
       weighted by its cluster's share of items (Polo et al. 2024, "tinyBenchmarks: evaluating LLMs
-      with fewer examples", §3.1, anchor points).
+      with fewer examples", §3.1, anchor points). When k is at least the number of distinct
+      response patterns, each pattern is a cluster (fewer than k anchors, the answer being exact).
     - ``information``: the k items of largest mean Fisher information
       ``a_i² P_i(θ_j)(1 - P_i(θ_j))`` over the training models' abilities (needs ``fit``, a 2PL
       fitted on them), equal weights (Kipnis et al. 2024, "metabench", select items by information).
@@ -114,7 +116,16 @@ def _stratified(means: Array, k: int, generator: np.random.Generator) -> Subset:
 
 def _anchors(filled: Array, k: int, generator: np.random.Generator) -> Subset:
     points = filled.T  # one row per item
-    centres, labels = kmeans2(points, k, minit="++", seed=generator)
+    patterns, first, counts = np.unique(points, axis=0, return_index=True, return_counts=True)
+    if k >= patterns.shape[0]:
+        # as many clusters as distinct response patterns: each pattern is a cluster, its first item the anchor
+        order = np.argsort(first)
+        return Subset(np.asarray(first[order], dtype=np.intp), counts[order] / points.shape[0])
+    with warnings.catch_warnings():
+        # an empty cluster is skipped below; k-means++ on repeated points divides 0 by 0 in scipy
+        warnings.filterwarnings("ignore", "One of the clusters is empty", UserWarning)
+        warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
+        centres, labels = kmeans2(points, k, minit="++", seed=generator)
     chosen, weights = [], []
     for cluster in range(k):
         members = np.flatnonzero(labels == cluster)
