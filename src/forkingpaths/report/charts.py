@@ -26,7 +26,7 @@ def variance_shares(results: Results, where: tuple[Any, ...], title: str, highli
     A record has ``component``, ``share``, ``lower``/``upper`` (or None), ``method`` and,
     optionally, ``variance`` and ``truncated`` (a negative ANOVA estimate set to 0); both
     go in the tooltip. ``highlight`` names the component drawn in another colour (the one
-    the reader should compare the others with, e.g. the survey's human group). ``None``
+    the reader should compare the others with, e.g. a human reference). ``None``
     when there are no components.
     """
     components: list[dict[str, Any]] = results.get(*where) or []

@@ -29,6 +29,8 @@ from forkingpaths.spec import Spec
 SPREAD_THRESHOLD = 0.05
 #: Convention: MCA(1) (right under every option order) this far below mean accuracy is called order-sensitive.
 ORDER_GAP_THRESHOLD = 0.10
+#: Convention: more than this share of scored answers not readable as an option means accuracy measures the answer format.
+UNPARSED_THRESHOLD = 0.05
 #: Convention: a displayed position chosen this much more (or less) often than it holds the gold answer is a bias.
 POSITION_GAP_THRESHOLD = 0.10
 
@@ -539,6 +541,14 @@ def _model_findings(model: str, entry: dict[str, Any], alpha: float) -> list[Fin
             pooled["lower"] is not None and pooled["lower"] > chance, ("above chance", "not above chance"),
             "above chance when the lower bound of the pooled item-clustered (Korn-Graubard) interval exceeds the mean chance rate 1/K", pooled,
         )]
+    if entry["unparsed"]:
+        share = entry["unparsed"] / entry["n_scored"]
+        out.append(_verdict(
+            model, "answer format", f"{entry['unparsed']} of {entry['n_scored']} scored answers ({share:.1%}) could not be read as an option and count as wrong",
+            share <= UNPARSED_THRESHOLD, ("answers readable", "format failures"),
+            f"format failures when more than {UNPARSED_THRESHOLD:.0%} of scored answers are unreadable (a convention): accuracy then measures "
+            "whether the model follows the answer format as much as what it knows",
+        ))
     accs = [c["estimate"] for c in entry["conditions"] if c["estimate"] is not None]
     if len(accs) > 1:
         spread = max(accs) - min(accs)
