@@ -153,7 +153,7 @@ def test_spec_problems_are_listed_before_any_call() -> None:
     assert any(p.startswith("instrument.params.colour:") for p in problems)
     assert any(p.startswith("instrument.params.templates.mine: must show {response_b}") for p in problems)
     assert any(p.startswith("factors.artifact[1]:") for p in problems) and any(p.startswith("factors.artifact[2]: unknown artifact 'glitter'") for p in problems)
-    assert any(p.startswith("factors.tone: not a judge factor") for p in problems)
+    assert any(p.startswith("factors.tone: unknown factor for the judge instrument") for p in problems)
 
 
 def test_a_user_template_and_a_user_perturbation_render() -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -178,3 +178,20 @@ def declared_columns(record: type) -> dict[str, pa.DataType]:
 def empty_record(record: type) -> dict[str, Any]:
     """The record columns of a trial that has no record (an error row): every value missing."""
     return {name: None for name in declared_columns(record)}
+
+
+def factor_problems(
+    factors: Mapping[str, Sequence[str]], known: Collection[str], instrument: str, level_problem: Callable[[str, str], str | None]
+) -> list[str]:
+    """One problem line per unknown factor or level, keyed as the spec writes them (``factors.NAME[i]``).
+
+    Every instrument validates its design this way before any model call; ``level_problem``
+    says what is wrong with one level of one known factor (``None`` when it is fine).
+    """
+    problems: list[str] = []
+    for factor, levels in factors.items():
+        if factor not in known:
+            problems.append(f"factors.{factor}: unknown factor for the {instrument} instrument; expected one of {', '.join(known)}")
+            continue
+        problems += [f"factors.{factor}[{i}]: {problem}" for i, level in enumerate(levels) if (problem := level_problem(factor, level))]
+    return problems

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from forkingpaths.instruments.base import Analysis, SingleStage, StageResult, TrialContext
+from forkingpaths.instruments.base import Analysis, SingleStage, StageResult, TrialContext, factor_problems
 from forkingpaths.instruments.judge import perturb, prompts
 from forkingpaths.instruments.judge.data import load_pair_items
 from forkingpaths.instruments.judge.items import PairItem
@@ -124,14 +124,7 @@ class JudgeInstrument(SingleStage):
         for name in (self.params.get("perturbations") or {}) if isinstance(self.params.get("perturbations"), dict) else {}:
             if name in perturb.BUILTIN or "-" in name and name.rpartition("-")[2] in perturb.SIDES:
                 problems.append(f"instrument.params.perturbations.{name}: reuses a built-in name or ends in -worse/-better/-a/-b")
-        for factor, levels in spec.factors.items():
-            if factor not in FACTORS:
-                problems.append(f"factors.{factor}: not a judge factor; expected one of {', '.join(FACTORS)}")
-                continue
-            for i, value in enumerate(levels):
-                problem = self._level_problem(factor, value)
-                if problem:
-                    problems.append(f"factors.{factor}[{i}]: {problem}")
+        problems += factor_problems(spec.factors, FACTORS, "judge", self._level_problem)
         mode = self.params.get("mode", "pairs")
         if mode not in MODES:
             problems.append(f"instrument.params.mode: expected one of {', '.join(MODES)}, got {mode!r}")

@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from forkingpaths.instruments.base import factor_problems
+
 KNOWN_FACTORS = ("option_order", "label_style", "template", "few_shot", "question", "nota", "elicitation", "language")
 LABEL_STYLES = ("letters", "lower", "numbers", "none")
 QUESTION_LEVELS = ("full", "choices_only")
@@ -212,12 +214,7 @@ def level_problem(factor: str, level: str, params: MCQParams, min_pool: int) -> 
 
 
 def validate_levels(factors: dict[str, list[str]], params: MCQParams, min_pool: int) -> list[str]:
-    problems: list[str] = []
-    for factor, levels in factors.items():
-        if factor not in KNOWN_FACTORS:
-            problems.append(f"factors.{factor}: unknown factor for the mcq instrument; expected one of {', '.join(KNOWN_FACTORS)}")
-            continue
-        problems += [f"factors.{factor}[{i}]: {p}" for i, level in enumerate(levels) if (p := level_problem(factor, level, params, min_pool))]
+    problems = factor_problems(factors, KNOWN_FACTORS, "mcq", lambda factor, level: level_problem(factor, level, params, min_pool))
     if "none" in factors.get("label_style", []):
         elicitations = factors.get("elicitation", [params.elicitation])
         if any(e not in ("generate", "cloze") for e in elicitations):

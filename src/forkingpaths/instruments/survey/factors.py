@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from forkingpaths.instruments.base import factor_problems
+
 KNOWN_FACTORS = ("option_order", "label_style", "template", "persona", "language")
 LABEL_STYLES = ("letters", "numbers", "text")
 BUILTIN_TEMPLATES: dict[str, str] = {
@@ -145,16 +147,7 @@ def validate_levels(
     factors: dict[str, list[str]], params: SurveyParams, groups: set[str], languages: set[str]
 ) -> list[str]:
     """One problem line per unknown factor or level."""
-    problems: list[str] = []
-    for factor, levels in factors.items():
-        if factor not in KNOWN_FACTORS:
-            problems.append(f"factors.{factor}: unknown factor for the survey instrument; expected one of {', '.join(KNOWN_FACTORS)}")
-            continue
-        for i, level in enumerate(levels):
-            problem = _level_problem(factor, level, params, groups, languages)
-            if problem:
-                problems.append(f"factors.{factor}[{i}]: {problem}")
-    return problems
+    return factor_problems(factors, KNOWN_FACTORS, "survey", lambda factor, level: _level_problem(factor, level, params, groups, languages))
 
 
 def _level_problem(factor: str, level: str, params: SurveyParams, groups: set[str], languages: set[str]) -> str | None:
