@@ -113,6 +113,7 @@ def test_real_model_answers_outside_inspects_format_are_unparsed_and_wrong(tmp_p
     assert all(a["agrees"] and a["reported"] == 0 for a in run.analyses["import"]["agreement"])
     formats = [f for f in run.findings if f.topic == "answer format"]
     assert len(formats) == 2 and {f.verdict for f in formats} == {"format failures"} and "32 of 32" in formats[0].claim
+    assert [f.verdict for f in run.findings if f.topic == "ranking"] == ["all tied"]  # both at 0: no model ranks first
 
 
 def _inspect_header(path: Path) -> dict:

@@ -601,12 +601,19 @@ def _findings(results: dict[str, Any], level: float) -> list[Finding]:
         firsts = {m: e["first_in"] for m, e in ranking["models"].items()}
         top = max(firsts, key=firsts.__getitem__)
         stable = firsts[top] == ranking["n_conditions"]
-        out.append(_verdict(
+        if all(set(row["rank"].values()) == {1} for row in ranking["per_condition"]):
+            out.append(Finding(
+                subject=", ".join(ranking["models"]), topic="ranking",
+                claim=f"every model has the same accuracy in each of the {ranking['n_conditions']} conditions",
+                verdict="all tied", rule="no ranking when every model shares rank 1 in every condition", tone="info",
+            ))
+        else:
+            out.append(_verdict(
             ", ".join(ranking["models"]), "ranking",
-            f"{top} ranks first in {firsts[top]} of {ranking['n_conditions']} conditions (probability of ranking first {ranking['models'][top]['p_first']:.3f})",
-            stable, ("ranking stable", "ranking depends on the design"),
-            "ranking stable when the same model is (possibly tied) first in every condition",
-        ))
+                f"{top} ranks first in {firsts[top]} of {ranking['n_conditions']} conditions (probability of ranking first {ranking['models'][top]['p_first']:.3f})",
+                stable, ("ranking stable", "ranking depends on the design"),
+                "ranking stable when the same model is (possibly tied) first in every condition",
+            ))
     for pair in results["comparisons"]:
         if not pair["available"]:
             continue
