@@ -42,7 +42,7 @@ from forkingpaths.instruments.base import (
 )
 from forkingpaths.models.base import BackendFactory, BackendSettings, Capabilities, PermanentBackendError, Request, request_key
 from forkingpaths.models.registry import backend_factory
-from forkingpaths.results import RUN_FILES, Counts, Manifest, Run, RunResults, file_sha256, load_run
+from forkingpaths.results import RUN_FILES, Counts, Manifest, ReplicaCounts, Run, RunResults, file_sha256, load_run
 from forkingpaths.spec import ModelEndpoints, Spec, entry_reference, load_spec, spec_to_yaml
 from forkingpaths.store import ResponseCache, write_json, write_parquet, write_text
 
@@ -247,16 +247,20 @@ def _shared_capabilities(factories: Sequence[BackendFactory]) -> Capabilities:
     return Capabilities(**{name: all(f[name] for f in flags) for name in flags[0]}) if flags else Capabilities()
 
 
-def _probe(factories: Mapping[str, BackendFactory], jobs: list[Job], where: Mapping[str, str], probed: set[str]) -> None:
-    """Check each model that has work to do before its first call; a model that cannot work stops the run."""
+def _probe(
+    factories: Mapping[str, BackendFactory], jobs: list[Job], where: Mapping[str, str], probed: set[str], counters: Counters
+) -> None:
+    """Check each model that has work to do before its first call; a model that cannot work stops the run,
+    one that works but not in full (a replica down) adds its warnings to ``counters.notices``."""
     for model in dict.fromkeys(job.model for job in jobs):
         if model in probed:
             continue
         probed.add(model)
         try:
-            factories[model].probe()
+            warnings = factories[model].probe()
         except PermanentBackendError as error:
             raise SpecError([f"{where.get(model, model)}: {model}: {error}"]) from None
+        counters.notices.extend(f"{model}: {warning}" for warning in warnings or ())
 
 
 def _run_stages(
@@ -308,7 +312,7 @@ def _run_stages(
                 refresh=options.refresh,
                 fail_fast=options.fail_fast,
                 progress=progress,
-                before_send=lambda pending: _probe(factories, pending, where, probed),
+                before_send=lambda pending: _probe(factories, pending, where, probed, counters),
             )
         )
         _record_outcomes(calls, outcomes)
@@ -483,6 +487,9 @@ def _write(prepared: Prepared, parts: _TableParts, counters: Counters, started_a
             unsaved=counters.unsaved,
             requeued=counters.requeued,
         ),
+        replicas={
+            model: [ReplicaCounts(url=url, **values) for url, values in endpoints.items()] for model, endpoints in counters.endpoints.items()
+        },
         files={name: file_sha256(run_dir / name) for name in RUN_FILES},
     )
     write_json(run_dir / "manifest.json", manifest.model_dump(mode="json"))

@@ -88,6 +88,18 @@ class Counts(_Model):
     requeued: int = 0  # requests lost with a Ray actor that died and asked again of another
 
 
+class ReplicaCounts(_Model):
+    """One server of a model served by several (a replica set), summed over every copy of the
+    set the run held (one per Ray actor, one per stage): requests it ``answered``, requests
+    that ``failed`` there (no answer, a broken connection, HTTP 5xx; retried elsewhere), and
+    the times it was ``taken_out`` (a failed probe, at the start or later, or repeated failures)."""
+
+    url: str
+    answered: int
+    failed: int
+    taken_out: int
+
+
 class Manifest(_Model):
     name: str
     instrument: str
@@ -98,6 +110,7 @@ class Manifest(_Model):
     roles: dict[str, list[str]] = Field(default_factory=dict)
     design: dict[str, Any]
     counts: Counts
+    replicas: dict[str, list[ReplicaCounts]] = Field(default_factory=dict)  # by model reference, for replica sets
     files: dict[str, str] = Field(default_factory=dict)
     #: For a run made by ``forkingpaths import``: the tool, the files read (path, SHA-256, factor
     #: levels) and a note that no model was called. ``None`` for a run that called models.

@@ -8,6 +8,7 @@ instant-reply server, in its own process) that are stopped for real.
 from __future__ import annotations
 
 import asyncio
+import io
 import pickle
 import signal
 import socket
@@ -18,12 +19,18 @@ from pathlib import Path
 
 import httpx
 import pytest
+from rich.console import Console
+
+import forkingpaths
 
 from forkingpaths.errors import UserError
 from forkingpaths.execution.executor import AsyncioExecutor, Counters, Job, RetryPolicy, execute
+from forkingpaths.execution.progress import RunProgress
 from forkingpaths.models.base import BackendSettings, Message, PermanentBackendError, Replicas, Request, TransientBackendError, request_key
 from forkingpaths.models.registry import backend_factory
 from forkingpaths.models.replicas import ReplicaPool, ReplicaSetFactory, Status, Verdict, verdict_of
+from forkingpaths.results import ReplicaCounts, load_run
+from forkingpaths.spec import parse_spec
 from forkingpaths.store import ResponseCache
 
 INSTANT_SERVER = Path(__file__).resolve().parents[2] / "benchmarks" / "instant_server.py"
@@ -251,6 +258,11 @@ def test_a_replica_stopped_mid_run_hands_its_share_to_the_other(tmp_path: Path, 
     assert counters.attempts == n + counters.retries
     answered_by_b = _served(url_b) - 1  # less its start probe (later probes go to the dead one)
     assert answered_by_b >= n - at_stop[0]  # everything A had not answered when it stopped moved to B
+    counts = counters.endpoints[factory.reference]
+    assert list(counts) == [url_a, url_b] and counts[url_b] == {"answered": answered_by_b, "failed": 0, "taken_out": 0}
+    assert counts[url_a]["answered"] + answered_by_b == n  # each answer counted at the replica that gave it
+    assert counts[url_a]["failed"] == counters.retries  # every failure was A's, and each was retried
+    assert counts[url_a]["taken_out"] >= 1
     cache = ResponseCache(tmp_path / "cache")
     assert len(cache.get_many(job.key for job in jobs)) == n
     cache.close()
@@ -261,10 +273,42 @@ def test_a_replica_down_at_start_is_out_before_the_first_request(tmp_path: Path,
     url, _ = instant_servers()
     down = f"http://127.0.0.1:{_free_port()}/v1"  # nothing listens there
     factory = _set("instant", (down, url))
-    factory.probe()  # one replica answers: the run may start
+    warnings = factory.probe()  # one replica answers: the run may start, with a warning naming the other
+    assert len(warnings) == 1 and f"cannot reach {down}/models" in warnings[0]
     counters = _execute(factory, _jobs(factory, 50), tmp_path / "cache")
     assert counters.retries == 0 and counters.attempts == 50  # no request was sent to the dead replica
     assert _served(url) == 50 + 2  # all of them, the driver's probe and the backend's start probe
+    assert counters.endpoints == {
+        factory.reference: {down: {"answered": 0, "failed": 0, "taken_out": 1}, url: {"answered": 50, "failed": 0, "taken_out": 0}}
+    }
+
+
+@pytest.mark.timeout(120)
+def test_a_run_records_each_replicas_counts_and_warns_of_one_down_at_the_start(tmp_path: Path, instant_servers) -> None:  # type: ignore[no-untyped-def]
+    url, _ = instant_servers()
+    down = f"http://127.0.0.1:{_free_port()}/v1"  # nothing listens there
+    spec = parse_spec(
+        {
+            "name": "replicas",
+            "instrument": "survey",
+            "data": {"loader": "builtin", "params": {"name": "values"}, "limit": 3},
+            "models": [{"ref": "openai:instant", "base_urls": [down, url]}],
+            "factors": {"option_order": ["original", "reversed"]},
+            "output_dir": str(tmp_path / "runs"),
+            "analysis": {"n_resamples": 100},
+        }
+    )
+    terminal = io.StringIO()
+    with RunProgress(console=Console(file=terminal, width=200)) as progress:
+        run = forkingpaths.run(spec, forkingpaths.RunOptions(cache_dir=tmp_path / "cache"), progress=progress)
+    lines = [line for line in terminal.getvalue().splitlines() if line.startswith("warning:")]
+    reference = f"openai:instant@{down}"  # a replica set is named by its first base URL
+    assert lines == [f"warning: {reference}: replica down at the start, its share goes to the others: cannot reach {down}/models: ConnectError"]
+    calls = run.manifest.counts.model_calls
+    assert calls == 6 and run.manifest.replicas == {
+        reference: [ReplicaCounts(url=down, answered=0, failed=0, taken_out=1), ReplicaCounts(url=url, answered=calls, failed=0, taken_out=0)]
+    }
+    assert load_run(run.directory).manifest.replicas == run.manifest.replicas  # written to manifest.json and read back
 
 
 def test_no_replica_answering_stops_the_run_naming_each(tmp_path: Path) -> None:

@@ -40,4 +40,4 @@ def test_ray_executor_cases_in_a_loopback_only_network(tmp_path: Path) -> None:
     )
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert re.search(r"\b4 passed\b", summary), summary
+    assert re.search(r"\b5 passed\b", summary), summary

@@ -85,6 +85,23 @@ class Counters:
     unsaved: int = 0  # answers the cache could not take (locked by another process to the end)
     requeued: int = 0  # requests lost with a worker that died, asked again elsewhere
     started: float = field(default_factory=time.monotonic)
+    #: Per model, per endpoint (a replica's base URL): running totals a backend reports
+    #: through ``endpoint_counts()``, summed over every copy of it (one per Ray actor, per stage).
+    endpoints: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    #: One-line warnings for the run's console (a model that works, but not in full).
+    notices: list[str] = field(default_factory=list)
+
+    def add_endpoint_counts(self, model: str, counts: Mapping[str, Mapping[str, int]]) -> None:
+        for endpoint, values in counts.items():
+            totals = self.endpoints.setdefault(model, {}).setdefault(endpoint, {})
+            for name, value in values.items():
+                totals[name] = totals.get(name, 0) + value
+
+
+def endpoint_counts(backend: Backend) -> dict[str, dict[str, int]]:
+    """What a backend with several endpoints reports of each (``{}`` for one with a single endpoint)."""
+    report = getattr(backend, "endpoint_counts", None)
+    return dict(report()) if callable(report) else {}
 
 
 class FailFast(Exception):
@@ -287,7 +304,8 @@ class AsyncioExecutor:
             ]
             await asyncio.gather(*workers)
         finally:
-            for backend in backends.values():
+            for model, backend in backends.items():
+                counters.add_endpoint_counts(model, endpoint_counts(backend))
                 await backend.aclose()
 
 

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from forkingpaths.execution.executor import Counters
+from forkingpaths.text import safe_text
 
 
 class RunProgress:
@@ -45,6 +46,7 @@ class RunProgress:
         self._task = self._progress.add_task(description, total=None, rate="–", hits=0, errors=0)
         self._started = time.monotonic()
         self._done_at_start: int | None = None
+        self._notices_shown = 0
 
     def __enter__(self) -> RunProgress:
         return self
@@ -54,6 +56,9 @@ class RunProgress:
             self._progress.stop()
 
     def __call__(self, counters: Counters) -> None:
+        for notice in counters.notices[self._notices_shown :]:  # above the bar, once each
+            self._console.print(f"warning: {safe_text(notice)}", markup=False, highlight=False)
+        self._notices_shown = len(counters.notices)
         if self._done_at_start is None:  # the rate counts executed requests, not cache hits
             if not self._plain:
                 self._progress.start()

@@ -27,7 +27,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from forkingpaths.errors import UserError
-from forkingpaths.execution.executor import Counters, Deliver, Job, Outcome, RetryPolicy, call_with_retries, retry_policy
+from forkingpaths.execution.executor import (
+    Counters,
+    Deliver,
+    Job,
+    Outcome,
+    RetryPolicy,
+    call_with_retries,
+    endpoint_counts,
+    retry_policy,
+)
 from forkingpaths.models.base import Backend, BackendFactory
 
 #: Seconds between two looks at the in-flight requests when none has finished.
@@ -64,9 +73,12 @@ class RequestWorker:
         because a Ray task costs milliseconds while an inference server answers in fewer."""
         return list(await asyncio.gather(*(self.call(job) for job in jobs)))
 
-    async def close(self) -> None:
+    async def close(self) -> dict[str, dict[str, dict[str, int]]]:
+        """Close the backends; returns their endpoint counts by model (see ``Counters.endpoints``)."""
+        counts = {model: endpoint_counts(backend) for model, backend in self.backends.items()}
         for backend in self.backends.values():
             await backend.aclose()
+        return counts
 
 
 def _actor_class() -> Any:
@@ -171,9 +183,11 @@ class RayExecutor:
         finally:
             for index in alive:
                 try:
-                    await asyncio.wrap_future(pool[index].close.remote().future())
+                    closed = await asyncio.wrap_future(pool[index].close.remote().future())
                 except RayActorError:
-                    pass
+                    continue  # a dead actor's endpoint counts die with it
+                for model, counts in closed.items():
+                    counters.add_endpoint_counts(model, counts)
             for handle in pool:
                 ray.kill(handle)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
@@ -318,9 +319,11 @@ class BackendFactory(Protocol):
 
     def identity(self) -> str: ...
 
-    def probe(self) -> None:
+    def probe(self) -> Sequence[str] | None:
         """Check cheaply that the model can work (a file header, one tiny request); raise
-        :class:`PermanentBackendError` with a one-line reason if not."""
+        :class:`PermanentBackendError` with a one-line reason if not. A model that works,
+        but not in full (one of its servers down), returns one-line warnings for the
+        run's console."""
 
     def build(self) -> Backend: ...
 

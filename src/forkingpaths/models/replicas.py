@@ -188,6 +188,10 @@ class ReplicatedBackend:
     def versions(self) -> dict[str, str]:
         return self.backends[0].versions()
 
+    def endpoint_counts(self) -> dict[str, dict[str, int]]:
+        """Per replica (by base URL): requests it answered, failures, and times it was taken out."""
+        return {r.url: {"answered": r.answered, "failed": r.failed, "taken_out": r.ejections} for r in self.pool.replicas}
+
     async def complete(self, request: Request) -> Response:
         await self._start()
         self._launch_probes()
@@ -275,17 +279,21 @@ class ReplicaSetFactory:
         """The first replica's: ``<first base URL>|<model>``, whichever replica answers."""
         return self.members()[0].identity()
 
-    def probe(self) -> None:
-        """At least one replica answers ``GET /models``; if none does, each one's reason is named."""
+    def probe(self) -> list[str]:
+        """At least one replica answers ``GET /models``; if none does, each one's reason is named.
+
+        Every replica is probed: each one that does not answer while another does is a
+        warning (the run goes on without it, and each copy of the set probes it again).
+        """
         reasons: list[str] = []
         for member in self.members():
             try:
                 member.probe()
             except PermanentBackendError as error:
                 reasons.append(str(error))
-            else:
-                return
-        raise PermanentBackendError(f"no replica answers ({'; '.join(reasons)})")
+        if len(reasons) == len(self.replicas.base_urls):
+            raise PermanentBackendError(f"no replica answers ({'; '.join(reasons)})")
+        return [f"replica down at the start, its share goes to the others: {reason}" for reason in reasons]
 
     def build(self) -> ReplicatedBackend:
         return ReplicatedBackend(self.identity(), self.members(), self.replicas)
