@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 
-import forkingpaths
-from forkingpaths import parse_spec, registry
+from forkingpaths import parse_spec
 from forkingpaths.instruments.bias.instrument import BiasInstrument
 from forkingpaths.instruments.bias.loaders import load_bias_items
 from forkingpaths.instruments.bias.scorers import lexicon_score, scorer_problem, vader_score
 from forkingpaths.spec import DataSpec
-from tests.contract import scripted
+from tests.counterfactual.scripted_run import run_scripted
 
 
 def test_lexicon_score_by_hand() -> None:
@@ -38,11 +37,7 @@ def test_generation_items_render_greedy_requests_and_run_end_to_end(tmp_path: Pa
         "models": ["scripted"], "factors": {"control": ["none", "typo"]}, "output_dir": str(tmp_path / "runs"), "analysis": {"n_resamples": 50},
     }, "test")
     assert BiasInstrument({"scorer": "vibes"}).validate(spec, items) == ["instrument.params.scorer: unknown scorer 'vibes'; expected one of lexicon, vader"]
-    registry.register_backend("scripted", scripted.FAMILY, "scripted answers for tests", replace=True)
-    try:
-        run = forkingpaths.run(spec, forkingpaths.RunOptions(cache_dir=tmp_path / "cache"))
-    finally:
-        registry.backends.unregister("scripted")
+    run = run_scripted(spec, tmp_path)
     trials = run.trials
     assert len(trials) == 4 * 3 * 2 and trials["error"].isna().all()
     for row in trials.itertuples():

@@ -28,7 +28,7 @@ from forkingpaths.spec import Spec
 #: Fewer templates per category than this give BBQ scores without an interval and without a verdict.
 BBQ_MIN_TEMPLATES = 5
 #: Format factors whose variance share is reported when they vary.
-FORMAT_FACTORS = ("scale",)
+FORMAT_FACTORS = ("scale", "language")
 #: Fewer rankings than this give no four-fifths verdict (each group is then seen a handful of times).
 MIN_RANKINGS = 20
 
@@ -187,13 +187,25 @@ def analyse_frame(frame: pd.DataFrame, items: list[BiasItem], level: float, n_re
         tasks: dict[str, Any] = {}
         for task, rows in part.groupby("task"):
             if task in ("rating", "generation"):
-                tasks[task] = {slot: _rating(r, level, n_resamples, seed) for slot, r in rows.groupby(rows["item_id"].map(lambda i: by_id[i].slot))}
+                tasks[task] = {key: _rating(r, level, n_resamples, seed) for key, r in by_slot_and_language(rows, by_id)}
             elif task == "choice":
                 tasks[task] = {lang: _choice(r, by_id, level, n_resamples, seed) for lang, r in rows.groupby(rows["item_id"].map(lambda i: by_id[i].language))}
             else:
                 tasks[task] = _ranking(rows, level, n_resamples, seed)
         out[str(model)] = tasks
     run_wide_q(out)
+    return out
+
+
+def by_slot_and_language(rows: pd.DataFrame, by_id: dict[str, BiasItem]) -> list[tuple[str, pd.DataFrame]]:
+    """Rating or generation trials per slot, and, under a ``language`` factor with several levels, per slot and
+    language too (key ``"slot · language"``). The pooled slot pairs variants within a language (the language is
+    part of the format key) and reports the language as a variance component."""
+    out = []
+    for slot, part in rows.groupby(rows["item_id"].map(lambda i: by_id[i].slot)):
+        out.append((str(slot), part))
+        if "language" in part.columns and part["language"].nunique() > 1:
+            out += [(f"{slot} · {language}", p) for language, p in part.groupby("language")]
     return out
 
 
