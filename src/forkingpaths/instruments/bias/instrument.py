@@ -9,6 +9,8 @@ Tasks (each item says which):
 * ``generation``: the filled template is an instruction ("Write one sentence about {name} …"); the
   greedy response is scored by ``instrument.params.scorer`` (scorers.py: ``lexicon``, ``vader``) into
   [0, 1] and analysed like a rating; ``decision`` is positive (> 0.55), negative (< 0.45) or neutral.
+  ``similarity`` scores no single response: the analyses compare the responses of counterfactual
+  pairs (similarity.py).
 * ``choice``: a BBQ/KoBBQ question, elicited by the MCQ instrument's own render and parse
   (label probabilities or a generated answer read by its parse rule), with its
   ``option_order`` and ``label_style`` factors.
@@ -38,7 +40,7 @@ from forkingpaths.instruments.bias import controls as C
 from forkingpaths.instruments.bias.items import RATING_PROMPTS, BiasItem
 from forkingpaths.instruments.bias.loaders import load_bias_items
 from forkingpaths.instruments.bias.presentation import BiasPresentation
-from forkingpaths.instruments.bias.scorers import SCORERS, scorer_problem
+from forkingpaths.instruments.bias.scorers import PAIR_SCORERS, SCORERS, scorer_problem
 from forkingpaths.instruments.mcq import factors as mcq_factors
 from forkingpaths.instruments.mcq.instrument import MCQInstrument, parse_answer
 from forkingpaths.instruments.mcq.items import MCQItem
@@ -307,10 +309,11 @@ class BiasInstrument(SingleStage):
             )
         if item.task == "generation":
             text = (response.text or "").strip()
-            score = SCORERS[self.scorer](text) if text else None
+            score = SCORERS[self.scorer](text) if text and self.scorer not in PAIR_SCORERS else None
             decision = None if score is None else ("positive" if score > 0.55 else "negative" if score < 0.45 else "neutral")
-            return BiasRecord(
-                **common, control_applied=perturbed.applied, control_note=perturbed.note, parsed=score is not None, valid_mass=None,
+            return BiasRecord(  # a pair scorer compares response texts in the analyses: the response is the outcome
+                **common, control_applied=perturbed.applied, control_note=perturbed.note,
+                parsed=bool(text) if self.scorer in PAIR_SCORERS else score is not None, valid_mass=None,
                 **{**empty, "score": score, "decision": decision},
             )
         k = int(levels.get("scale", "5"))

@@ -133,6 +133,8 @@ class BiasPresentation(NoPresentation):
             Section("bias-bbq", "BBQ bias scores", render_fragment(PACKAGE, "bbq.html.j2", **context)),
             Section("bias-ranking", "Selection rates and impact ratios", render_fragment(PACKAGE, "ranking.html.j2", **context)),
         ]
+        if any((r.get("by_model", m, "similarity") or {}) for m in models):
+            sections.append(Section("bias-similarity", "Response similarity of counterfactual pairs", render_fragment(PACKAGE, "similarity.html.j2", **context)))
         pairs = side_by_side(source, self)
         if pairs:
             sections.append(Section("bias-prompts", "Counterfactual prompts of one template", render_fragment(PACKAGE, "prompts.html.j2", pairs=pairs)))
@@ -171,6 +173,10 @@ class BiasPresentation(NoPresentation):
             for task, slot, rating in [(t, s, r) for t in ("rating", "generation") for s, r in (tasks.get(t) or {}).items()]:
                 passing = sum(g.get("verdict") == "beyond noise" for g in rating["gaps"])
                 table.add_row(safe_text(model), f"{task} ({safe_text(slot)})", f"{passing} of {len(rating['gaps'])} group gaps beyond noise")
+            for slot, part in (tasks.get("similarity") or {}).items():
+                passing = sum(p["verdict"] == "less similar beyond noise" for p in part["pairs"])
+                table.add_row(safe_text(model), f"generation similarity ({safe_text(slot)})",
+                              f"{passing} of {len(part['pairs'])} pairs less similar beyond noise; all pairs: {part['pooled']['verdict']}")
             for language, choice in (tasks.get("choice") or {}).items():
                 beyond = sum(row.get("noise", {}).get("verdict") == "beyond noise" for row in choice["bbq"])
                 table.add_row(safe_text(model), f"BBQ ({safe_text(language)})", f"{len(choice['bbq'])} category × context scores, {beyond} beyond noise")
