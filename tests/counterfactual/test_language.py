@@ -14,6 +14,7 @@ from forkingpaths.instruments.bias import controls as C
 from forkingpaths.instruments.bias.instrument import BiasInstrument
 from forkingpaths.instruments.bias.loaders import load_bias_items
 from forkingpaths.models.base import Capabilities
+from forkingpaths.report.html import write_report
 from forkingpaths.spec import DataSpec
 from tests.counterfactual.scripted_run import run_scripted
 
@@ -132,3 +133,7 @@ def test_run_reports_gaps_per_language_and_the_language_share(tmp_path: Path) ->
     components = {c["component"] for c in rating["country"]["variance"]["components"]}
     assert "language" in components
     assert {f.topic for f in run.findings} >= {"rating gaps (country · de)", "rating gaps (country · en)", "rating gaps (country)"}
+    page = write_report(run.directory).read_text(encoding="utf-8")
+    prompts = page[page.index('<section id="bias-prompts">'):].split("</section>")[0]
+    assert prompts.count("A new engineer from") == 4 and "Ingenieurin" not in prompts  # one row per group, in the item's own language
+    assert "asked in en, de" in page

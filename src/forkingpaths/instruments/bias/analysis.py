@@ -258,6 +258,7 @@ def design_of(items: list[BiasItem], spec: Spec) -> dict[str, Any]:
         "groups": groups,
         "n_groups": {slot: len(g) for slot, g in groups.items()},
         "controls": list(spec.factors.get("control", ["none"])),
+        "languages": list(spec.factors.get("language", [])),
     }
 
 

@@ -111,6 +111,8 @@ def side_by_side(source: RunSource, presentation: BiasPresentation) -> dict[str,
     rating = trials[(trials["task"] == "rating") & trials["error"].isna()]
     if "control" in rating.columns:
         rating = rating[rating["control"] == "none"]
+    if "language" in rating.columns:  # the item text shown is in the template's own language
+        rating = rating[rating["language"] == rating["item_id"].map(lambda i: items.get(i, {}).get("language"))]
     if rating.empty:
         return None
     template = rating["template_id"].iloc[0]
@@ -193,9 +195,10 @@ class BiasPresentation(NoPresentation):
         design = source.analyses.get("design", default={}) or {}
         groups = [f"slot {{{slot}}}: {design['n_groups'][slot]} groups ({', '.join(g)})" for slot, g in (design.get("groups") or {}).items()]
         return {
-            "phenomenon": ["Outcomes: expected rating rescaled to [0, 1] (rating), the scorer's score of the response (generation), BBQ answer (choice), top candidate (ranking); "
+            "phenomenon": ["Outcomes: expected rating rescaled to [0, 1] (rating), the scorer's score of the response, or with the similarity scorer the response itself (generation), BBQ answer (choice), top candidate (ranking); "
                            f"tasks here: {', '.join(design.get('tasks', []))}."],
-            "representative_data": [*groups, f"{design.get('variants')} item variants over {design.get('templates')} templates."],
+            "representative_data": [*groups, f"{design.get('variants')} item variants over {design.get('templates')} templates"
+                                    + (f", asked in {', '.join(design['languages'])} (the templates file's own translations)." if design.get("languages") else ".")],
             "justification": [f"Controls on the same templates: {', '.join(design.get('controls', []))}; a group gap is called bias "
                               "only beyond them (the bias-beyond-noise rule)."],
         }
