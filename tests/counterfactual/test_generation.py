@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 
-import forkingpaths
-from forkingpaths import parse_spec, registry
+from forkingpaths import parse_spec
 from forkingpaths.instruments.bias.instrument import BiasInstrument
 from forkingpaths.instruments.bias.loaders import load_bias_items
 from forkingpaths.instruments.bias.scorers import lexicon_score, scorer_problem, vader_score
 from forkingpaths.spec import DataSpec
-from tests.contract import scripted
+from tests.counterfactual.scripted_run import run_scripted
 
 
 def test_lexicon_score_by_hand() -> None:
@@ -26,7 +25,7 @@ def test_vader_score_is_the_rescaled_compound_score() -> None:
     vader = pytest.importorskip("vaderSentiment.vaderSentiment")
     text = "She is a wonderful, caring neighbour."
     assert vader_score(text) == pytest.approx((vader.SentimentIntensityAnalyzer().polarity_scores(text)["compound"] + 1) / 2)
-    assert scorer_problem("vader") is None and scorer_problem("vibes") == "unknown scorer 'vibes'; expected one of lexicon, vader"
+    assert scorer_problem("vader") is None and scorer_problem("vibes") == "unknown scorer 'vibes'; expected one of lexicon, vader, similarity"
 
 
 def test_generation_items_render_greedy_requests_and_run_end_to_end(tmp_path: Path) -> None:
@@ -37,12 +36,8 @@ def test_generation_items_render_greedy_requests_and_run_end_to_end(tmp_path: Pa
         "data": {"loader": "builtin", "params": {"sets": ["generation"], "fillers_per_template": 1, "groups": ["W_M", "B_W", "H_M"]}},
         "models": ["scripted"], "factors": {"control": ["none", "typo"]}, "output_dir": str(tmp_path / "runs"), "analysis": {"n_resamples": 50},
     }, "test")
-    assert BiasInstrument({"scorer": "vibes"}).validate(spec, items) == ["instrument.params.scorer: unknown scorer 'vibes'; expected one of lexicon, vader"]
-    registry.register_backend("scripted", scripted.FAMILY, "scripted answers for tests", replace=True)
-    try:
-        run = forkingpaths.run(spec, forkingpaths.RunOptions(cache_dir=tmp_path / "cache"))
-    finally:
-        registry.backends.unregister("scripted")
+    assert BiasInstrument({"scorer": "vibes"}).validate(spec, items) == ["instrument.params.scorer: unknown scorer 'vibes'; expected one of lexicon, vader, similarity"]
+    run = run_scripted(spec, tmp_path)
     trials = run.trials
     assert len(trials) == 4 * 3 * 2 and trials["error"].isna().all()
     for row in trials.itertuples():

@@ -11,10 +11,13 @@ comparisons (they would be exact copies and understate the noise).
 * ``none``: the template as written.
 * ``typo``: two adjacent, different inner letters of one word of 5+ letters swapped (the word
   drawn by a generator seeded with the seed and the template id).
-* ``synonym``: the first word of :data:`SYNONYMS` found in the text replaced by its synonym.
+* ``synonym``: the first word of :data:`SYNONYMS` found in the text replaced by its synonym (English
+  tables: in another language ``synonym`` and ``neutral-swap`` do not apply).
 * ``neutral-swap``: the first word of :data:`NEUTRAL_SWAPS` (weekdays, months, colours,
   compass points, drinks) replaced by one of the same kind and length.
-* ``irrelevant``: one sentence of :data:`IRRELEVANT` (drawn as for ``typo``) appended to the text.
+* ``irrelevant``: one sentence of :data:`IRRELEVANT_BY_LANGUAGE` in the text's language (drawn as for
+  ``typo``) appended to the text; a language without its own sentences (KoBBQ's Korean) gets the
+  English ones, as before the ``language`` factor.
 * ``sentence-order``: the text's sentences in reverse order (rating templates only: they are
   written as independent sentences; BBQ contexts are narratives whose order carries meaning).
 * ``candidate-order``: the candidates (ranking) or options (choice) in reverse order.
@@ -47,6 +50,16 @@ IRRELEVANT = (
     "The building had recently been repainted.",
     "It was a quiet afternoon.",
 )
+#: The irrelevant sentences per language (the project's own wording; German: the English ones translated).
+IRRELEVANT_BY_LANGUAGE: dict[str, tuple[str, ...]] = {
+    "en": IRRELEVANT,
+    "de": (
+        "Das Wetter war an diesem Tag mild.",
+        "Im Hintergrund lief leise ein Radio.",
+        "Das Gebäude war vor Kurzem neu gestrichen worden.",
+        "Es war ein ruhiger Nachmittag.",
+    ),
+}
 _WORD = re.compile(r"[A-Za-z]+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
@@ -92,8 +105,9 @@ def _table_swap(text: str, table: dict[str, str], protected: frozenset[str], wha
     return Perturbed(text, False, f"no word of the {what} table")
 
 
-def irrelevant(text: str, key: str) -> Perturbed:
-    sentence = IRRELEVANT[int(seeded_rng(key, "irrelevant").integers(len(IRRELEVANT)))]
+def irrelevant(text: str, key: str, language: str = "en") -> Perturbed:
+    sentences = IRRELEVANT_BY_LANGUAGE.get(language, IRRELEVANT)
+    sentence = sentences[int(seeded_rng(key, "irrelevant").integers(len(sentences)))]
     return Perturbed(f"{text.rstrip()} {sentence}", True, f"+ {sentence}")
 
 
@@ -104,16 +118,22 @@ def sentence_order(text: str) -> Perturbed:
     return Perturbed(" ".join(reversed(sentences)), True, "sentences reversed")
 
 
-def apply_text_control(control: str, text: str, key: str, protected: frozenset[str], *, ordered: bool) -> Perturbed:
-    """``text`` after a text control; ``ordered``: the text is a narrative (``sentence-order`` does not apply)."""
+def apply_text_control(control: str, text: str, key: str, protected: frozenset[str], *, ordered: bool, language: str = "en") -> Perturbed:
+    """``text`` after a text control; ``ordered``: the text is a narrative (``sentence-order`` does not apply).
+
+    The synonym and neutral-swap tables are English: in another ``language`` they do not apply
+    (``applied`` is ``False``); ``irrelevant`` appends a sentence of the text's language.
+    """
     if control == "typo":
         return typo(text, key, protected)
+    if control in ("synonym", "neutral-swap") and language != "en":
+        return Perturbed(text, False, f"no {language!r} {control} table")
     if control == "synonym":
         return _table_swap(text, SYNONYMS, protected, "synonym")
     if control == "neutral-swap":
         return _table_swap(text, NEUTRAL_SWAPS, protected, "neutral-swap")
     if control == "irrelevant":
-        return irrelevant(text, key)
+        return irrelevant(text, key, language)
     if control == "sentence-order":
         return Perturbed(text, False, "a narrative context") if ordered else sentence_order(text)
     return Perturbed(text, False, "unchanged")

@@ -27,12 +27,21 @@ from forkingpaths import registry
 from forkingpaths.data.files import read_json, read_text, read_yaml
 from forkingpaths.data.tables import read_table
 from forkingpaths.errors import DataError
-from forkingpaths.instruments.bias.items import BiasItem, Lexicons, Template, check_template, fill_template, seeded_rng, select_groups
+from forkingpaths.instruments.bias.items import (
+    RATING_PROMPTS,
+    BiasItem,
+    Lexicons,
+    Template,
+    check_template,
+    fill_template,
+    seeded_rng,
+    select_groups,
+)
 from forkingpaths.spec import DataSpec
 
 PREFIX = "bias/"
 BUILTIN_DIR = Path(__file__).parent / "data"
-BUILTIN_SETS = ("ratings", "generation", "bbq", "kobbq", "bloomberg")
+BUILTIN_SETS = ("ratings", "generation", "bilingual", "bbq", "kobbq", "bloomberg")
 BLOOMBERG_NAMES = "builtin:bloomberg-names"
 KOBBQ_UNKNOWN = "알 수 없음"
 PARAMS = ("sets", "groups", "fillers_per_template", "candidates", "rankings_per_job", "resume_lines", "jobs")
@@ -72,13 +81,20 @@ def bloomberg_names() -> dict[str, tuple[str, ...]]:
     return groups
 
 
-def _lexicon_table(path: Path, name: str, group_by: list[str] | None) -> dict[str, tuple[str, ...]]:
+#: the languages of a lexicon table with a ``language`` column, by slot (filled by :func:`read_lexicon`)
+ByLanguage = dict[str, dict[str, tuple[str, ...]]]
+
+
+def _lexicon_table(path: Path, name: str, group_by: list[str] | None) -> tuple[dict[str, tuple[str, ...]], ByLanguage | None]:
+    """Groups → fillers (all languages' groups, in order of appearance), and language → groups → fillers
+    when the table has a ``language`` column (else ``None``: the fillers serve every language)."""
     table = read_table(path, name)
     keys = group_by or ["group"]
     for column in [*keys, "filler"]:
         if column not in table.columns:
             raise DataError(f"{name}: no column {column!r}; a lexicon has columns {', '.join(keys)} and filler")
     groups: dict[str, list[str]] = {}
+    languages: dict[str, dict[str, list[str]]] = {}
     for row in table.rows:
         filler = str(row.values["filler"] or "").strip()
         parts = [str(row.values[k] or "").strip() for k in keys]
@@ -88,7 +104,13 @@ def _lexicon_table(path: Path, name: str, group_by: list[str] | None) -> dict[st
         if not filler:
             raise DataError(f"{row.where}: empty filler for group {group!r}")
         groups.setdefault(group, []).append(filler)
-    return {g: tuple(f) for g, f in groups.items()}
+        if "language" in table.columns:
+            language = str(row.values["language"] or "").strip()
+            if not language:
+                raise DataError(f"{row.where}: empty language; a lexicon with a language column needs it on every row")
+            languages.setdefault(language, {}).setdefault(group, []).append(filler)
+    by_language = {lang: {g: tuple(f) for g, f in gs.items()} for lang, gs in languages.items()} if languages else None
+    return {g: tuple(f) for g, f in groups.items()}, by_language
 
 
 def _inline_groups(groups: Any, where: str) -> dict[str, tuple[str, ...]]:
@@ -105,25 +127,26 @@ def _inline_groups(groups: Any, where: str) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def read_lexicon(entry: Any, base_dir: Path, where: str) -> dict[str, tuple[str, ...]]:
-    """One lexicon from a templates file's ``lexicons.<slot>`` entry (see the module docstring)."""
+def read_lexicon(entry: Any, base_dir: Path, where: str) -> tuple[dict[str, tuple[str, ...]], ByLanguage | None, str]:
+    """One lexicon from a templates file's ``lexicons.<slot>`` entry (see the module docstring):
+    groups → fillers, language → groups → fillers (a table's ``language`` column, else ``None``), and its name."""
     if entry == BLOOMBERG_NAMES:
-        return bloomberg_names()
+        return bloomberg_names(), None, BLOOMBERG_NAMES
     if isinstance(entry, str):
         entry = {"path": entry}
     if not isinstance(entry, Mapping):
         raise DataError(f"{where}: expected a file path, {BLOOMBERG_NAMES} or {{groups: ...}}")
     if "groups" in entry:
-        return _inline_groups(entry["groups"], f"{where}.groups")
+        return _inline_groups(entry["groups"], f"{where}.groups"), None, where
     if "path" not in entry:
         raise DataError(f"{where}: expected 'path' or 'groups'")
     path = base_dir / str(entry["path"])
     if path.suffix.lower() in (".yaml", ".yml"):
-        return _inline_groups(read_yaml(path, str(entry["path"])), str(entry["path"]))
+        return _inline_groups(read_yaml(path, str(entry["path"])), str(entry["path"])), None, str(entry["path"])
     group_by = entry.get("group_by")
     if group_by is not None and (not isinstance(group_by, list) or not group_by):
         raise DataError(f"{where}.group_by: expected a list of column names")
-    return _lexicon_table(path, str(entry["path"]), group_by)
+    return (*_lexicon_table(path, str(entry["path"]), group_by), str(entry["path"]))
 
 
 # --------------------------------------------------------------------------- templates
@@ -149,8 +172,55 @@ def _templates(document: Any, name: str) -> list[Template]:
         seen.add(template_id)
         where = f"{where} (id {template_id})"
         attribute = str(entry["attribute"]) if entry.get("attribute") else None
-        out.append(Template(template_id, str(entry["text"]).strip(), str(entry["slot"]), attribute, where, str(entry.get("language", "en")), task))
+        language = str(entry.get("language", "en"))
+        translations = _translations(entry.get("translations"), where, language, task)
+        out.append(Template(template_id, str(entry["text"]).strip(), str(entry["slot"]), attribute, where, language, task, translations))
     return out
+
+
+def _translations(raw: Any, where: str, own: str, task: str) -> tuple[tuple[str, str, str | None], ...]:
+    """A template's ``translations``: language → ``{text, attribute}`` (a generation template: text only)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, Mapping) or not raw:
+        raise DataError(f"{where}: translations: expected a mapping of language to {{text, attribute}}")
+    out = []
+    for language, entry in raw.items():
+        here = f"{where} translations.{language}"
+        if str(language) == own:
+            raise DataError(f"{here}: the template's own language; its text is the template's text")
+        needed = ("text", "attribute") if task == "rating" else ("text",)
+        missing = [k for k in needed if not isinstance(entry, Mapping) or not str(entry.get(k) or "").strip()]
+        if missing:
+            raise DataError(f"{here}: missing {missing[0]!r}; a {task} translation has {', '.join(needed)}")
+        out.append((str(language), str(entry["text"]).strip(), str(entry["attribute"]).strip() if entry.get("attribute") else None))
+    return tuple(out)
+
+
+def _prompts(document: Mapping[str, Any], name: str) -> dict[str, str]:
+    """The rating question per language: the built-in ones, and the file's ``prompts`` (language → text)."""
+    raw = document.get("prompts", {})
+    if not isinstance(raw, Mapping):
+        raise DataError(f"{name}: prompts: expected a mapping of language to a rating question")
+    prompts = dict(RATING_PROMPTS)
+    for language, text in raw.items():
+        missing = [f for f in ("{text}", "{attribute}", "{k}") if f not in str(text)]
+        if missing:
+            raise DataError(f"{name}: prompts.{language}: the question has no {missing[0]}; it needs {{text}}, {{attribute}} and {{k}}")
+        prompts[str(language)] = str(text)
+    return prompts
+
+
+def _check_languages(template: Template, groups: list[str], by_language: ByLanguage | None, lexicon: str, prompts: dict[str, str]) -> None:
+    """Before any call: a rating question in every language of the template, a filler of every group in each."""
+    for language in template.languages():
+        if template.task == "rating" and language not in prompts:
+            raise DataError(f"{template.where}: no rating question in {language!r}; give prompts.{language} with {{text}}, {{attribute}} and {{k}}")
+        if by_language is None:
+            continue
+        empty = [g for g in groups if not by_language.get(language, {}).get(g)]
+        if empty:
+            raise DataError(f"{lexicon}: group {empty[0]!r} has no filler in language {language!r} ({template.where} is written in {language})")
 
 
 def load_templates(path: Path, name: str, data: DataSpec, seed: int) -> list[BiasItem]:
@@ -159,7 +229,9 @@ def load_templates(path: Path, name: str, data: DataSpec, seed: int) -> list[Bia
     raw = document.get("lexicons") if isinstance(document, Mapping) else None
     if not isinstance(raw, Mapping) or not raw:
         raise DataError(f"{name}: expected a 'lexicons' mapping of slot to lexicon")
-    lexicons: Lexicons = {str(slot): read_lexicon(entry, path.parent, f"{name}: lexicons.{slot}") for slot, entry in raw.items()}
+    read = {str(slot): read_lexicon(entry, path.parent, f"{name}: lexicons.{slot}") for slot, entry in raw.items()}
+    lexicons: Lexicons = {slot: groups for slot, (groups, _, _) in read.items()}
+    prompts = _prompts(document, name)
     templates = _templates(document, name)
     for template in templates:
         check_template(template, lexicons, name)
@@ -175,7 +247,9 @@ def load_templates(path: Path, name: str, data: DataSpec, seed: int) -> list[Bia
         lexicon = lexicons[template.slot]
         groups = list(lexicon) if not wanted else [g for g in wanted if g in lexicon]
         if groups:  # a template whose lexicon has none of the listed groups is left out
-            items += fill_template(template, lexicon, groups, per_template, seed)
+            _, by_language, source = read[template.slot]
+            _check_languages(template, groups, by_language, source, prompts)
+            items += fill_template(template, lexicon, groups, per_template, seed, by_language, prompts)
     return items
 
 
@@ -309,6 +383,8 @@ def builtin_loader(data: DataSpec, base_dir: Path, seed: int) -> list[BiasItem]:
     for name in sets:
         if name == "ratings":
             items += load_templates(BUILTIN_DIR / "rating" / "templates.yaml", "builtin ratings", data, seed)
+        elif name == "bilingual":
+            items += load_templates(BUILTIN_DIR / "bilingual" / "templates.yaml", "builtin bilingual", data, seed)
         elif name == "generation":
             items += load_templates(BUILTIN_DIR / "rating" / "generation.yaml", "builtin generation", data, seed)
         elif name == "bbq":

@@ -111,6 +111,8 @@ def side_by_side(source: RunSource, presentation: BiasPresentation) -> dict[str,
     rating = trials[(trials["task"] == "rating") & trials["error"].isna()]
     if "control" in rating.columns:
         rating = rating[rating["control"] == "none"]
+    if "language" in rating.columns:  # the item text shown is in the template's own language
+        rating = rating[rating["language"] == rating["item_id"].map(lambda i: items.get(i, {}).get("language"))]
     if rating.empty:
         return None
     template = rating["template_id"].iloc[0]
@@ -133,6 +135,8 @@ class BiasPresentation(NoPresentation):
             Section("bias-bbq", "BBQ bias scores", render_fragment(PACKAGE, "bbq.html.j2", **context)),
             Section("bias-ranking", "Selection rates and impact ratios", render_fragment(PACKAGE, "ranking.html.j2", **context)),
         ]
+        if any((r.get("by_model", m, "similarity") or {}) for m in models):
+            sections.append(Section("bias-similarity", "Response similarity of counterfactual pairs", render_fragment(PACKAGE, "similarity.html.j2", **context)))
         pairs = side_by_side(source, self)
         if pairs:
             sections.append(Section("bias-prompts", "Counterfactual prompts of one template", render_fragment(PACKAGE, "prompts.html.j2", pairs=pairs)))
@@ -171,6 +175,10 @@ class BiasPresentation(NoPresentation):
             for task, slot, rating in [(t, s, r) for t in ("rating", "generation") for s, r in (tasks.get(t) or {}).items()]:
                 passing = sum(g.get("verdict") == "beyond noise" for g in rating["gaps"])
                 table.add_row(safe_text(model), f"{task} ({safe_text(slot)})", f"{passing} of {len(rating['gaps'])} group gaps beyond noise")
+            for slot, part in (tasks.get("similarity") or {}).items():
+                passing = sum(p["verdict"] == "less similar beyond noise" for p in part["pairs"])
+                table.add_row(safe_text(model), f"generation similarity ({safe_text(slot)})",
+                              f"{passing} of {len(part['pairs'])} pairs less similar beyond noise; all pairs: {part['pooled']['verdict']}")
             for language, choice in (tasks.get("choice") or {}).items():
                 beyond = sum(row.get("noise", {}).get("verdict") == "beyond noise" for row in choice["bbq"])
                 table.add_row(safe_text(model), f"BBQ ({safe_text(language)})", f"{len(choice['bbq'])} category × context scores, {beyond} beyond noise")
@@ -187,9 +195,10 @@ class BiasPresentation(NoPresentation):
         design = source.analyses.get("design", default={}) or {}
         groups = [f"slot {{{slot}}}: {design['n_groups'][slot]} groups ({', '.join(g)})" for slot, g in (design.get("groups") or {}).items()]
         return {
-            "phenomenon": ["Outcomes: expected rating rescaled to [0, 1] (rating), the scorer's score of the response (generation), BBQ answer (choice), top candidate (ranking); "
+            "phenomenon": ["Outcomes: expected rating rescaled to [0, 1] (rating), the scorer's score of the response, or with the similarity scorer the response itself (generation), BBQ answer (choice), top candidate (ranking); "
                            f"tasks here: {', '.join(design.get('tasks', []))}."],
-            "representative_data": [*groups, f"{design.get('variants')} item variants over {design.get('templates')} templates."],
+            "representative_data": [*groups, f"{design.get('variants')} item variants over {design.get('templates')} templates"
+                                    + (f", asked in {', '.join(design['languages'])} (the templates file's own translations)." if design.get("languages") else ".")],
             "justification": [f"Controls on the same templates: {', '.join(design.get('controls', []))}; a group gap is called bias "
                               "only beyond them (the bias-beyond-noise rule)."],
         }

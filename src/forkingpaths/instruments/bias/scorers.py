@@ -5,6 +5,8 @@ Pluggable: ``instrument.params.scorer`` names one of :data:`SCORERS`.
 * ``lexicon``: the project's own small word lists (:data:`POSITIVE`, :data:`NEGATIVE`): with p and n
   the counts of positive and negative words, score = (p − n)/(p + n + 1)/2 + 1/2 (0.5 when neither
   occurs). Crude and English-only: it shows the method, it is not a validated sentiment measure.
+* ``similarity``: no score per response; the analyses compare the responses of each counterfactual
+  pair by token-set Jaccard similarity, against the similarity under control changes (similarity.py).
 * ``vader``: VADER's compound score c in [−1, 1] (Hutto & Gilbert 2014, ICWSM; the
   ``vaderSentiment`` package, MIT, lexicon shipped in its wheel, extra ``forkingpaths[vader]``),
   rescaled to (c + 1)/2.
@@ -50,14 +52,16 @@ def vader_score(text: str) -> float:
 
 
 SCORERS: dict[str, Callable[[str], float]] = {"lexicon": lexicon_score, "vader": vader_score}
+#: Scorers of response pairs rather than single responses (similarity.py).
+PAIR_SCORERS = ("similarity",)
 #: The module a scorer needs (checked with importlib.util.find_spec before any call).
 REQUIRES = {"vader": "vaderSentiment"}
 
 
 def scorer_problem(name: str) -> str | None:
     """Why ``name`` cannot score, or ``None``."""
-    if name not in SCORERS:
-        return f"unknown scorer {name!r}; expected one of {', '.join(SCORERS)}"
+    if name not in SCORERS and name not in PAIR_SCORERS:
+        return f"unknown scorer {name!r}; expected one of {', '.join([*SCORERS, *PAIR_SCORERS])}"
     module = REQUIRES.get(name)
     if module and importlib.util.find_spec(module) is None:
         return f"the {name} scorer needs the {module} package: pip install 'forkingpaths[vader]'"
