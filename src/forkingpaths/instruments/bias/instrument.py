@@ -35,7 +35,7 @@ import pandas as pd
 
 from forkingpaths.design import Condition
 from forkingpaths.errors import SpecError
-from forkingpaths.instruments.base import Analysis, SingleStage, StageResult, TrialContext
+from forkingpaths.instruments.base import Analysis, SingleStage, StageResult, TrialContext, factor_problems
 from forkingpaths.instruments.bias import controls as C
 from forkingpaths.instruments.bias.items import RATING_PROMPTS, BiasItem
 from forkingpaths.instruments.bias.loaders import load_bias_items
@@ -147,17 +147,8 @@ class BiasInstrument(SingleStage):
         if spec.sampling.temperature != 0.0:
             problems.append("sampling.temperature: the bias instrument asks greedily (0); a counterfactual gap must not mix in sampling noise")
         problems += self._language_problems(spec.factors.get("language", []), items)
-        for factor, levels in spec.factors.items():
-            if factor == "language":
-                continue
-            if factor not in FACTORS:
-                problems.append(f"factors.{factor}: unknown factor for the bias instrument; expected one of {', '.join(FACTORS)}")
-                continue
-            for i, level in enumerate(levels):
-                problem = self._level_problem(factor, level)
-                if problem:
-                    problems.append(f"factors.{factor}[{i}]: {problem}")
-        return problems
+        others = {factor: levels for factor, levels in spec.factors.items() if factor != "language"}  # checked against the items above
+        return problems + factor_problems(others, FACTORS, "bias", self._level_problem)
 
     def _language_problems(self, languages: list[str], items: list[BiasItem]) -> list[str]:
         """One line per template without a translation into a level of ``factors.language`` (first 5), and an
