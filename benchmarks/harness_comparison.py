@@ -20,7 +20,8 @@ Inspect AI and lm-eval are installed from PyPI at pinned versions into temporary
 environments (or reused: ``--inspect-venv``, ``--lmeval-venv``). Hugging Face is kept
 offline (``HF_HUB_OFFLINE=1`` …). Every round runs every harness in an order rotated by one
 each round; each harness runs twice: from an empty cache (timed, requests counted at the
-server) and again on the cache it just filled (the rerun).
+server) and again on the cache it just filled (the rerun); then, for the marginal cost, once
+more from an empty cache on the first ``--small-items`` of the same items.
 
 What is measured per run: wall time; the client's CPU time, user + system, of the harness
 process and everything it started (``resource.getrusage(RUSAGE_CHILDREN)`` before and after
@@ -31,9 +32,11 @@ analyses and report. Nothing is subtracted. Requests are counted by the instant 
 (``GET /stats``); on the real llama.cpp server (``--real-server``) they are not counted.
 
 Printed: per harness, the median and range over rounds of CPU ms per request, CPU ms per
-item, wall seconds, requests per item and rerun seconds; then the ratios forkingpaths /
-other harness of CPU per request, CPU per item and wall time (the median and range of the
-per-round ratios); and the machine's load average (``os.getloadavg``) at start and end.
+item, wall seconds, requests per item and rerun seconds; the marginal CPU per request
+(``marginal_ms``: the difference between the full and the small set, in which fixed
+costs cancel); then the ratios forkingpaths / other harness of CPU per request, CPU per
+item, wall time and marginal CPU per request (the median and range of the per-round
+ratios); and the machine's load average (``os.getloadavg``) at start and end.
 
 Run: python benchmarks/harness_comparison.py [--items 40] [--rounds 3] [--concurrency 8]
      [--inspect-venv DIR] [--lmeval-venv DIR] [--real-server [--real-items 8]]
@@ -55,7 +58,7 @@ import urllib.request
 import venv
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -334,10 +337,24 @@ def real_server(gguf: Path) -> Iterator[Server]:
 class Results:
     first: dict[str, list[Measured]]
     rerun: dict[str, list[Measured]]
+    small: dict[str, list[Measured]] = field(default_factory=dict)  # the same harness on the few-item set, for the marginal cost
 
 
-def run_rounds(server: Server, tools: Tools, work: Path, harnesses: Sequence[str], rounds: int, concurrency: int) -> Results:
-    results = Results({h: [] for h in harnesses}, {h: [] for h in harnesses})
+def marginal_ms(large: Measured, small: Measured) -> float:
+    """Client CPU ms per extra request: ``(cpu_large - cpu_small) / (requests_large - requests_small)``.
+
+    The fixed cost of a command (start-up, imports, writing logs and reports once) cancels
+    in the difference, if it does not grow with the items. NaN without two request counts
+    that differ.
+    """
+    if large.requests is None or small.requests is None or large.requests == small.requests:
+        return float("nan")
+    return 1000 * (large.cpu_s - small.cpu_s) / (large.requests - small.requests)
+
+
+def run_rounds(server: Server, tools: Tools, work: Path, small_work: Path | None, harnesses: Sequence[str], rounds: int, concurrency: int) -> Results:
+    """Every harness once per round, in an order rotated by one each round: empty cache, rerun, then (optionally) the small set."""
+    results = Results({h: [] for h in harnesses}, {h: [] for h in harnesses}, {h: [] for h in harnesses} if small_work else {})
     for r in range(rounds):
         order = [*harnesses[r % len(harnesses) :], *harnesses[: r % len(harnesses)]]
         for harness in order:
@@ -347,8 +364,15 @@ def run_rounds(server: Server, tools: Tools, work: Path, harnesses: Sequence[str
             rerun = measure(command, env, work, server, run_dir / "rerun.log")
             results.first[harness].append(first)
             results.rerun[harness].append(rerun)
-            print(f"round {r + 1} {harness:<12} {first.wall_s:6.2f} s wall, {first.cpu_s:6.2f} s CPU, requests {first.requests}; "
-                  f"rerun {rerun.wall_s:5.2f} s, requests {rerun.requests}", flush=True)  # fmt: skip
+            line = (f"round {r + 1} {harness:<12} {first.wall_s:6.2f} s wall, {first.cpu_s:6.2f} s CPU, requests {first.requests}; "
+                    f"rerun {rerun.wall_s:5.2f} s, requests {rerun.requests}")  # fmt: skip
+            if small_work is not None:
+                small_dir = Path(tempfile.mkdtemp(prefix=f"{harness}-r{r}-", dir=small_work))
+                command, env = command_for(harness, server, tools, small_work, small_dir, concurrency)
+                small = measure(command, env, small_work, server, small_dir / "first.log")
+                results.small[harness].append(small)
+                line += f"; small set {small.cpu_s:5.2f} s CPU, requests {small.requests}"
+            print(line, flush=True)
     return results
 
 
@@ -365,19 +389,30 @@ def summarise(results: Results, n_items: int) -> list[str]:
         requests = spread([m.requests / n_items if m.requests is not None else float("nan") for m in runs])
         rerun = spread([m.wall_s for m in results.rerun[harness]])
         rerun_requests = sorted({m.requests for m in results.rerun[harness]}, key=str)
+        counted = requests.median == requests.median
         lines.append(
-            f"  {harness:<12} CPU/request {spread(per_request[harness]).format()} ms  CPU/item {spread(per_item[harness]).format()} ms  "
-            f"wall {spread(wall[harness]).format()} s  requests/item {requests.format()}  rerun {rerun.format()} s (requests {rerun_requests})"
+            f"  {harness:<12} "
+            + (f"CPU/request {spread(per_request[harness]).format()} ms  " if counted else "")
+            + f"CPU/item {spread(per_item[harness]).format()} ms  wall {spread(wall[harness]).format()} s  "
+            + (f"requests/item {requests.format()}  rerun {rerun.format()} s (requests {rerun_requests})" if counted else f"rerun {rerun.format()} s")
         )
+    marginal = {h: [marginal_ms(large, small) for large, small in zip(results.first[h], runs, strict=True)] for h, runs in results.small.items()}
+    if marginal:
+        lines.append("marginal client CPU per request, (CPU - CPU on the small set) / (requests - requests on the small set):")
+        lines.extend(f"  {harness:<12} {spread(values).format(3)} ms" for harness, values in marginal.items())
     if "forkingpaths" in results.first:
         for other in results.first:
             if other == "forkingpaths":
                 continue
-            lines.append(
-                f"ratio forkingpaths/{other}: CPU per request {round_ratios(per_request['forkingpaths'], per_request[other]).format()}, "
+            by_request = round_ratios(per_request["forkingpaths"], per_request[other])
+            line = (
+                f"ratio forkingpaths/{other}: " + (f"CPU per request {by_request.format()}, " if by_request.median == by_request.median else "") +
                 f"CPU per item {round_ratios(per_item['forkingpaths'], per_item[other]).format()}, "
-                f"wall {round_ratios(wall['forkingpaths'], wall[other]).format()}  (median (range) of per-round ratios)"
+                f"wall {round_ratios(wall['forkingpaths'], wall[other]).format()}"
             )
+            if marginal:
+                line += f", marginal CPU per request {round_ratios(marginal['forkingpaths'], marginal[other]).format()}"
+            lines.append(line + "  (median (range) of per-round ratios)")
     return lines
 
 
@@ -389,6 +424,7 @@ def main() -> None:
     parser.add_argument("--harnesses", default=",".join(HARNESSES), help=f"comma-separated subset of {','.join(HARNESSES)}")
     parser.add_argument("--inspect-venv", type=Path, help=f"reuse a virtual environment with {INSPECT_PIN} and {INSPECT_EXTRA[0]}")
     parser.add_argument("--lmeval-venv", type=Path, help=f"reuse a virtual environment with {LMEVAL_PIN} and {', '.join(LMEVAL_EXTRA)}")
+    parser.add_argument("--small-items", type=int, default=4, help="items of the small set run in each round for the marginal cost per request (0: none)")
     parser.add_argument("--real-server", action="store_true", help="also run against python -m llama_cpp.server with the bundled GGUF")
     parser.add_argument("--real-items", type=int, default=8, help="items on the real server (echoed log-probabilities are slow there)")
     parser.add_argument("--real-rounds", type=int, default=1)
@@ -411,18 +447,21 @@ def main() -> None:
             "python": sys.version.split()[0],
         }
         print(f"versions {json.dumps(versions)}; cpus={os.cpu_count()} load_average_at_start={' '.join(f'{x:.2f}' for x in load_start)}")
-        print(f"items={args.items} rounds={args.rounds} concurrency={args.concurrency} harnesses={','.join(harnesses)}", flush=True)
+        print(f"items={args.items} small_items={args.small_items} rounds={args.rounds} concurrency={args.concurrency} harnesses={','.join(harnesses)}", flush=True)
         sections: list[tuple[str, list[str]]] = []
         with instant_server() as server:
             work = tmp / "instant"
             write_items(make_items(args.items), work)
-            results = run_rounds(server, tools, work, harnesses, args.rounds, args.concurrency)
+            small_work = tmp / "instant-small" if args.small_items else None
+            if small_work is not None:
+                write_items(make_items(args.small_items), small_work)
+            results = run_rounds(server, tools, work, small_work, harnesses, args.rounds, args.concurrency)
             sections.append((f"instant-reply server, {args.items} items", summarise(results, args.items)))
         if args.real_server:
             with real_server(gguf) as server:
                 work = tmp / "real"
                 write_items(make_items(args.real_items), work)
-                results = run_rounds(server, tools, work, harnesses, args.real_rounds, args.concurrency)
+                results = run_rounds(server, tools, work, None, harnesses, args.real_rounds, args.concurrency)
                 sections.append((f"llama.cpp server (requests not counted), {args.real_items} items", summarise(results, args.real_items)))
     for title, lines in sections:
         print(f"== {title}")

@@ -55,6 +55,7 @@ def test_summary_divides_cpu_by_requests_counted_at_the_server() -> None:
 def test_items_are_written_in_each_tool_form(tmp_path: Path) -> None:
     items = bench.make_items(12)
     assert len({item["id"] for item in items}) == 12
+    assert bench.make_items(4) == items[:4]  # the small set is the first items of the full one
     for item in items:
         a, b = (int(x) for x in str(item["question"]).removeprefix("What is ").removesuffix("?").split(" + "))
         assert item["choices"][item["gold"]] == str(a + b) and len(set(item["choices"])) == 4
@@ -79,3 +80,18 @@ def test_instant_server_echoes_the_prompt_in_the_legacy_completions_shape() -> N
     assert first["logprobs"]["text_offset"] == [len("".join(pieces[:i])) for i in range(len(pieces))]
     assert first["logprobs"]["token_logprobs"][0] is None and len(first["logprobs"]["top_logprobs"]) == len(pieces)
     assert reply["usage"]["total_tokens"] == reply["usage"]["prompt_tokens"] + reply["usage"]["completion_tokens"]
+
+
+def test_marginal_cost_cancels_the_fixed_cost() -> None:
+    fixed, per_request = 3.0, 0.002
+    large, small = bench.Measured(9.0, fixed + 161 * per_request, 161), bench.Measured(5.0, fixed + 17 * per_request, 17)
+    assert bench.marginal_ms(large, small) == pytest.approx(1000 * per_request)
+    assert bench.marginal_ms(large, bench.Measured(1.0, 1.0, None)) != bench.marginal_ms(large, bench.Measured(1.0, 1.0, None))  # NaN
+    results = bench.Results(
+        first={"forkingpaths": [large], "inspect": [bench.Measured(9.0, 10.0, 40)]},
+        rerun={"forkingpaths": [small], "inspect": [small]},
+        small={"forkingpaths": [small], "inspect": [bench.Measured(9.0, 6.0, 4)]},
+    )
+    lines = bench.summarise(results, n_items=40)
+    assert any(line.strip().startswith("inspect      111.111") for line in lines)  # 4000 ms / 36 requests
+    assert "marginal CPU per request 0.02 " in lines[-1]  # 2 ms / 111.1 ms
