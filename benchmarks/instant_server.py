@@ -73,6 +73,7 @@ def echoed_completion(body: bytes) -> bytes:
     """
     prompts = json.loads(body).get("prompt", "")
     choices = []
+    prompt_tokens = 0
     for index, prompt in enumerate(prompts if isinstance(prompts, list) else [prompts]):
         pieces = [*_PIECES.findall(str(prompt)), " A"]
         offsets = [0]
@@ -80,6 +81,7 @@ def echoed_completion(body: bytes) -> bytes:
             offsets.append(offsets[-1] + len(piece))
         logprobs = [None, *[-0.5] * (len(pieces) - 1)]
         top = [None, *[{piece: -0.5} for piece in pieces[1:]]]
+        prompt_tokens += len(pieces) - 1
         choices.append(
             {
                 "index": index,
@@ -88,7 +90,7 @@ def echoed_completion(body: bytes) -> bytes:
                 "logprobs": {"tokens": pieces, "token_logprobs": logprobs, "top_logprobs": top, "text_offset": offsets},
             }
         )
-    usage = {"prompt_tokens": sum(len(c["logprobs"]["tokens"]) - 1 for c in choices), "completion_tokens": len(choices)}
+    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(choices)}
     reply = {"id": "cmpl-instant", "object": "text_completion", "created": 0, "model": MODEL, "choices": choices, "usage": {**usage, "total_tokens": sum(usage.values())}}
     return json.dumps(reply).encode()
 
