@@ -1,8 +1,10 @@
 """An OpenAI-compatible server on 127.0.0.1 that answers at once, for measuring client cost.
 
 It answers ``POST .../chat/completions`` with one fixed, well-formed chat completion (the
-first token's 20 ``top_logprobs``, as a real server gives them for a lettered question)
-and ``GET .../models`` with one model, over HTTP/1.1 keep-alive, and counts the requests
+first token's 20 ``top_logprobs``, as a real server gives them for a lettered question,
+and token usage, so that no client needs a tokenizer to count tokens), ``POST
+.../completions`` with a fixed completion or, for ``echo: true``, the prompt echoed with
+per-token log-probabilities (what lm-eval's log-likelihood requests read), and ``GET .../models`` with one model, over HTTP/1.1 keep-alive, and counts the requests
 it answered (``GET /stats``). It does no work per request beyond reading it, so whatever
 time a client spends is the client's own. Run it in its own process (so that its CPU
 time is not counted as the client's):
@@ -19,6 +21,7 @@ import argparse
 import asyncio
 import json
 import math
+import re
 import signal
 
 MODEL = "instant"
@@ -52,6 +55,43 @@ def completion() -> bytes:
         "choices": [{"index": 0, "text": "A", "finish_reason": "length", "logprobs": None}],
         "usage": {"prompt_tokens": 60, "completion_tokens": 1, "total_tokens": 61},
     }
+    return json.dumps(reply).encode()
+
+
+_PIECES = re.compile(r" ?[A-Za-z]+| ?[0-9]| ?[^A-Za-z0-9\s]|\s+")
+
+
+def echoed_completion(body: bytes) -> bytes:
+    """A ``/completions`` reply to ``echo: true``: each prompt's pieces with log-probabilities, then one token.
+
+    The shape llama-cpp-python's server and OpenAI's legacy endpoint give (``tokens``,
+    ``token_logprobs``, ``top_logprobs``, ``text_offset``; the first prompt token has no
+    log-probability), one choice per prompt. The server has no tokenizer, so a "token"
+    here is a word, a digit, a punctuation mark or a run of spaces (at least as many as a
+    BPE tokenizer's tokens for ordinary text, which lm-eval's slicing by context length
+    needs). The values are arbitrary; only the work of producing and parsing them counts.
+    """
+    prompts = json.loads(body).get("prompt", "")
+    choices = []
+    prompt_tokens = 0
+    for index, prompt in enumerate(prompts if isinstance(prompts, list) else [prompts]):
+        pieces = [*_PIECES.findall(str(prompt)), " A"]
+        offsets = [0]
+        for piece in pieces[:-1]:
+            offsets.append(offsets[-1] + len(piece))
+        logprobs = [None, *[-0.5] * (len(pieces) - 1)]
+        top = [None, *[{piece: -0.5} for piece in pieces[1:]]]
+        prompt_tokens += len(pieces) - 1
+        choices.append(
+            {
+                "index": index,
+                "text": str(prompt) + " A",
+                "finish_reason": "length",
+                "logprobs": {"tokens": pieces, "token_logprobs": logprobs, "top_logprobs": top, "text_offset": offsets},
+            }
+        )
+    usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(choices)}
+    reply = {"id": "cmpl-instant", "object": "text_completion", "created": 0, "model": MODEL, "choices": choices, "usage": {**usage, "total_tokens": sum(usage.values())}}
     return json.dumps(reply).encode()
 
 
@@ -92,17 +132,20 @@ class InstantProtocol(asyncio.Protocol):
                     length = int(value)
             if len(self.buffer) < end + 4 + length:
                 return
+            body = self.buffer[end + 4 : end + 4 + length]
             self.buffer = self.buffer[end + 4 + length :]
-            reply = self._reply(head.split(b" ", 2)[1])
+            reply = self._reply(head.split(b" ", 2)[1], body)
             if _Counter.delay_s:
                 asyncio.get_running_loop().call_later(_Counter.delay_s, self.transport.write, reply)
             else:
                 self.transport.write(reply)
 
-    def _reply(self, target: bytes) -> bytes:
+    def _reply(self, target: bytes, body: bytes) -> bytes:
         if target.endswith(b"/stats"):
             return _response(json.dumps({"requests": _Counter.requests}).encode())
         _Counter.requests += 1
+        if target.rstrip(b"/").endswith(b"/completions") and b"chat/" not in target and re.search(rb'"echo"\s*:\s*true', body):
+            return _response(echoed_completion(body))
         for suffix, reply in self.replies.items():
             if target.rstrip(b"/").endswith(suffix):
                 return reply

