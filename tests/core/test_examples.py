@@ -11,8 +11,8 @@ from forkingpaths.pipeline import prepare
 
 
 @pytest.mark.parametrize("limit", [1, 2, 3, 7, None])
-def test_demo_spec_prepares_at_every_limit(limit: int | None) -> None:
-    spec = demo_spec(limit)
+def test_demo_spec_prepares_at_every_limit(limit: int | None, tmp_path: Path) -> None:
+    spec = demo_spec(limit).model_copy(update={"output_dir": str(tmp_path)})  # not ./runs, where `make demo` leaves its run
     prepared = prepare(spec, Path.cwd())
     items, conditions, trials = prepared.items, prepared.conditions, prepared.trials
     assert len(items) == (limit or 31)
