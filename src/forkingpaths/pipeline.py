@@ -130,7 +130,7 @@ def _resolve(spec_or_path: Spec | str | Path) -> tuple[Spec, Path]:
 
 def package_versions() -> dict[str, str]:
     """The versions recorded in every manifest (a run's and an imported run's), so results can be traced to the code that made them."""
-    names = ["numpy", "scipy", "pandas", "pyarrow", "statsmodels", "pydantic", "httpx", "llama_cpp_python"]
+    names = ["numpy", "scipy", "pandas", "pyarrow", "statsmodels", "pydantic", "aiohttp", "httpx", "llama_cpp_python"]
     versions = {"python": platform.python_version(), "forkingpaths": __version__}
     for name in names:
         try:

@@ -139,7 +139,7 @@ backends.register(
     "GGUF chat model in-process (llama-cpp-python)",
     requires=("llama_cpp",),
 )
-backends.register("openai", "forkingpaths.models.openai_compat:FAMILY", "any OpenAI-compatible HTTP API", requires=("httpx",))
+backends.register("openai", "forkingpaths.models.openai_compat:FAMILY", "any OpenAI-compatible HTTP API", requires=("aiohttp", "httpx"))
 
 def _instrument_loaders(instrument: str, module: str, descriptions: dict[str, str]) -> None:
     """Register an instrument's loaders as ``<instrument>/<name>`` → ``<module>:<name>_loader``."""

@@ -1,14 +1,17 @@
 """Backend for any OpenAI-compatible HTTP API (OpenAI, vLLM, llama.cpp server, Ollama, …).
 
-Requests go through one pooled ``httpx.AsyncClient`` (HTTP/1.1, keep-alive, at most
+Requests go through one pooled ``aiohttp.ClientSession`` (HTTP/1.1, keep-alive, at most
 ``max_concurrency`` connections) with the JSON built and read here, not through the
-``openai`` SDK: the SDK's request and response models cost about ten times the client CPU
-of the HTTP call itself, and a harness sending thousands of requests a second is then
-held back by its own client (docs/performance.md, ``benchmarks/client_cpu.py``). What
-the SDK did that matters is kept: the same request bodies, failures named and worded as
-the SDK names them (``RateLimitError: Error code: 429 - …``), the ``Retry-After`` hint,
-one timeout for every phase of a call, and no retries of its own: the executor owns
-retrying, and it needs to see each failure classified as transient or permanent.
+``openai`` SDK or httpx: measured side by side on one core, the SDK's request and response
+models cost several times the client CPU of the HTTP call itself, and httpx's own
+connection-pool machinery about five times aiohttp's, so a harness sending thousands of
+requests a second was held back by its own client (docs/performance.md,
+``benchmarks/client_cpu.py``). What the SDK did that matters is kept: the same request
+bodies, failures named and worded as the SDK names them (``RateLimitError: Error code: 429
+- …``), the ``Retry-After`` hint, the timeout on connecting and on every read, and no
+retries of its own: the executor owns retrying, and it needs to see each failure
+classified as transient or permanent. The one-off synchronous probes (``GET /models``)
+use httpx, which has a synchronous client.
 
 Option probabilities come from the first generated token's ``top_logprobs`` (at most 20,
 OpenAI's limit), so they are a top-k cut, not the full distribution
@@ -31,6 +34,7 @@ import math
 import os
 import re
 import time
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlparse
 
+import aiohttp
 import httpx
 
 from . import echo_loglikelihood
@@ -103,8 +108,8 @@ class OpenAICompatBackend:
     ``identity`` is ``"<base_url>|<model>"``. The API key lives only in the client's
     ``Authorization`` header (and, to scrub it from messages, in a private attribute): it is
     never in ``identity``, ``versions()``, ``repr`` or an error message (server messages are
-    scrubbed of it, and httpx's exception, whose request carries the key in its headers,
-    is not chained), and a backend refuses to be pickled (send its factory instead).
+    scrubbed of it, and aiohttp's exception, whose request information carries the key in its
+    headers, is not chained), and a backend refuses to be pickled (send its factory instead).
     With ``chat_template`` (a GGUF path) it also scores ``loglikelihood`` requests and its
     identity names that file's hash (see :func:`model_identity`).
     """
@@ -133,13 +138,10 @@ class OpenAICompatBackend:
         self.max_concurrency = max_concurrency
         self.top_logprobs = max(1, min(top_logprobs, MAX_TOP_LOGPROBS))
         self._api_key = api_key
-        connections = max(1, max_concurrency)
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url + "/",
-            headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json", "Accept": "application/json"},
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-        )
+        self._timeout = timeout
+        self._session: aiohttp.ClientSession | None = None
+        self._session_loop: asyncio.AbstractEventLoop | None = None
+        self._proxy: str | None = None
 
     def __repr__(self) -> str:
         return f"OpenAICompatBackend(identity={self.identity!r})"
@@ -148,10 +150,33 @@ class OpenAICompatBackend:
         raise TypeError("an OpenAICompatBackend holds a live connection and an API key; pickle its factory instead")
 
     def versions(self) -> dict[str, str]:
-        return {"httpx": httpx.__version__}
+        return {"aiohttp": aiohttp.__version__}
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        """The pooled session of the running event loop, made on first use.
+
+        An aiohttp session belongs to the loop it was made in, so a backend used from a
+        new loop (a second ``asyncio.run``) gets a new session; the old loop is gone and
+        its connections with it. The proxy variables (``HTTPS_PROXY``, ``NO_PROXY``) are read
+        once here (:func:`env_proxy`), as the SDK honoured them, not on every request as
+        aiohttp's ``trust_env`` does (a thread-pool round trip per request, measured to
+        double the client CPU).
+        """
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._session.closed or self._session_loop is not loop:
+            self._session = aiohttp.ClientSession(
+                headers={"Authorization": f"Bearer {self._api_key}", "Content-Type": "application/json", "Accept": "application/json"},
+                timeout=aiohttp.ClientTimeout(total=None, connect=self._timeout, sock_connect=self._timeout, sock_read=self._timeout),
+                connector=aiohttp.TCPConnector(limit=max(1, self.max_concurrency)),
+            )
+            self._session_loop = loop
+            self._proxy = env_proxy(self.base_url)
+        return self._session
 
     async def complete(self, request: Request) -> Response:
         start = time.perf_counter()
@@ -164,9 +189,11 @@ class OpenAICompatBackend:
                 response = await echo_loglikelihood.loglikelihood(self._post, self.model, await self._chat_prompt(), request)
             else:
                 response = await self._embed(request)
-        except httpx.TimeoutException:  # the original carries the request and its headers (the key)
+        except TimeoutError:  # aiohttp's carries the request information and its headers (the key)
             raise TransientBackendError(f"{self.identity}: APITimeoutError: Request timed out.") from None
-        except httpx.TransportError:
+        except aiohttp.InvalidURL:
+            raise PermanentBackendError(f"{self.identity}: APIConnectionError: invalid URL.") from None
+        except aiohttp.ClientError:  # refused, reset, disconnected, a body cut short
             raise TransientBackendError(f"{self.identity}: APIConnectionError: Connection error.") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             # A body cut short or garbled (a proxy, a dropped connection) may come whole next time.
@@ -196,16 +223,17 @@ class OpenAICompatBackend:
         As with the SDK: a reply that is not JSON and not labelled JSON (an HTML page
         with status 200) is malformed, one labelled JSON that does not parse is transient.
         """
-        reply = await self._client.post(path, content=json.dumps(body, ensure_ascii=False).encode("utf-8"))
-        status = reply.status_code
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        async with self._client().post(f"{self.base_url}/{path}", data=data, proxy=self._proxy) as reply:
+            status, headers, content = reply.status, reply.headers, await reply.read()
         if status >= 400:
-            self._raise_status(status, reply.headers, reply.content)
-        if _is_json_type(reply.headers.get("content-type", "application/json")):
-            return json.loads(reply.content)
+            self._raise_status(status, headers, content)
+        if _is_json_type(headers.get("content-type", "application/json")):
+            return json.loads(content)
         try:
-            return json.loads(reply.content)
+            return json.loads(content)
         except ValueError:
-            raise _NotJSON(f"a {reply.headers.get('content-type')} body, not JSON") from None
+            raise _NotJSON(f"a {headers.get('content-type')} body, not JSON") from None
 
     def _raise_status(self, status: int, headers: Mapping[str, str], body: bytes) -> NoReturn:
         """Transient: 408/409/429 and 5xx (with the server's ``Retry-After``); else permanent."""
@@ -271,8 +299,9 @@ class OpenAICompatBackend:
         first = content[0]
         alternatives = first["top_logprobs"]
         found: dict[str, float] = {}
+        lookup = _label_lookup(request.labels)
         for alternative in alternatives:
-            label = _match(_text(alternative["token"], "token"), request.labels)
+            label = lookup.get(_text(alternative["token"], "token").strip())
             if label is not None:
                 found[label] = found.get(label, 0.0) + _probability(alternative["logprob"])
         mass = sum(found.values())
@@ -309,6 +338,14 @@ class OpenAICompatBackend:
     def _scrub(self, text: str) -> str:
         key = self._api_key
         return text.replace(key, "[redacted]") if key else text
+
+
+def env_proxy(base_url: str) -> str | None:
+    """The proxy the environment names for ``base_url`` (``HTTPS_PROXY``/``HTTP_PROXY``), unless ``NO_PROXY`` exempts its host."""
+    parsed = urlparse(base_url)
+    if urllib.request.proxy_bypass(parsed.hostname or ""):
+        return None
+    return urllib.request.getproxies().get(parsed.scheme)
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
@@ -376,16 +413,28 @@ def _chat(messages: tuple[Message, ...]) -> list[dict[str, str]]:
     return [{"role": m.role, "content": m.content} for m in messages]
 
 
+def _label_lookup(labels: tuple[str, ...]) -> dict[str, str]:
+    """Stripped token text → the label it stands for, by the rule of ``_choice_logprobs``.
+
+    Built once per request, so that reading 20 alternatives is 20 dictionary look-ups:
+    every non-empty prefix of a stripped label maps to it when no other label has that
+    prefix, and the stripped labels themselves (first label wins) override prefixes.
+    """
+    owners: dict[str, list[str]] = {}
+    for label in labels:
+        text = label.strip()
+        for end in range(1, len(text) + 1):
+            owners.setdefault(text[:end], []).append(label)
+    lookup = {prefix: found[0] for prefix, found in owners.items() if len(found) == 1}
+    for label in reversed(labels):
+        if label.strip():
+            lookup[label.strip()] = label
+    return lookup
+
+
 def _match(token: str, labels: tuple[str, ...]) -> str | None:
     """The label a top-k token stands for (see ``_choice_logprobs``), or ``None``."""
-    text = token.strip()
-    if not text:
-        return None
-    exact = [label for label in labels if label.strip() == text]
-    if exact:
-        return exact[0]
-    prefixed = [label for label in labels if label.strip().startswith(text)]
-    return prefixed[0] if len(prefixed) == 1 else None
+    return _label_lookup(labels).get(token.strip())
 
 
 _REFERENCE = re.compile(r"^(?P<model>[^@\s]+)(?:@(?P<url>https?://[^@\s]+))?$")
@@ -559,7 +608,7 @@ class OpenAIFamily:
             "default_base_url": OPENAI_BASE_URL,
             "api_key_env": settings.api_key_env,
             "api_key_set": bool(os.environ.get(settings.api_key_env, "").strip()),
-            "versions": {"httpx": httpx.__version__},
+            "versions": {"aiohttp": aiohttp.__version__, "httpx": httpx.__version__},
         }
 
 
