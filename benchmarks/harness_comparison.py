@@ -32,7 +32,10 @@ analyses and report. Nothing is subtracted. Requests are counted by the instant 
 (``GET /stats``); on the real llama.cpp server (``--real-server``) they are not counted.
 
 Printed: per harness, the median and range over rounds of CPU ms per request, CPU ms per
-item, wall seconds, requests per item and rerun seconds; the marginal CPU per request
+item, wall seconds, requests per item, rerun seconds and, on the instant server, the
+start-up to the first request (from starting the command to the first POST the server
+receives, both read from the wall clock; forkingpaths' reachability probe is a GET and
+does not count); the marginal CPU per request
 (``marginal_ms``: the difference between the full and the small set, in which fixed
 costs cancel); then the ratios forkingpaths / other harness of CPU per request, CPU per
 item, wall time and marginal CPU per request (the median and range of the per-round
@@ -108,6 +111,7 @@ class Measured:
     wall_s: float
     cpu_s: float
     requests: int | None
+    startup_s: float | None = None  # from starting the command to its first POST at the server (counting servers only)
 
 
 @dataclass(frozen=True)
@@ -117,18 +121,20 @@ class Server:
     port: int
     counts: bool  # whether GET /stats counts requests
 
-    def requests_so_far(self) -> int | None:
+    def stats(self, since: int | None = None) -> dict[str, object] | None:
+        """The counting server's ``/stats``: requests, POSTs, and the time of POST number ``since`` (from 0), if any."""
         if not self.counts:
             return None
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats", timeout=10) as response:
-            return int(json.load(response)["requests"])
+        query = "" if since is None else f"?since={since}"
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats{query}", timeout=10) as response:
+            return dict(json.load(response))
 
 
 def measure(command: list[str], env: dict[str, str], cwd: Path, server: Server, log: Path) -> Measured:
     """Run ``command`` to completion; its output goes to ``log``; a failure exits with the log's tail."""
-    before_requests = server.requests_so_far()
+    before_stats = server.stats()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
+    start_unix, start = time.time(), time.perf_counter()
     with log.open("w") as out:
         code = subprocess.run(command, env={**os.environ, **OFFLINE, **env}, cwd=cwd, stdout=out, stderr=subprocess.STDOUT).returncode
     wall = time.perf_counter() - start
@@ -136,10 +142,14 @@ def measure(command: list[str], env: dict[str, str], cwd: Path, server: Server, 
     if code != 0:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-25:])
         raise SystemExit(f"{' '.join(command)} exited with {code}; last lines of {log}:\n{tail}")
-    after_requests = server.requests_so_far()
-    requests = None if before_requests is None or after_requests is None else after_requests - before_requests
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Measured(wall, cpu, requests)
+    if before_stats is None:
+        return Measured(wall, cpu, None)
+    after_stats = server.stats(since=int(before_stats["posts"]))  # type: ignore[call-overload]
+    assert after_stats is not None
+    first_post = after_stats["post_since"]
+    startup = None if first_post is None else float(first_post) - start_unix  # type: ignore[arg-type]
+    return Measured(wall, cpu, int(after_stats["requests"]) - int(before_stats["requests"]), startup)  # type: ignore[call-overload]
 
 
 # ---------------------------------------------------------------- items in each tool's form
@@ -387,6 +397,7 @@ def summarise(results: Results, n_items: int) -> list[str]:
         per_request[harness] = [1000 * m.cpu_s / m.requests if m.requests else float("nan") for m in runs]
         wall[harness] = [m.wall_s for m in runs]
         requests = spread([m.requests / n_items if m.requests is not None else float("nan") for m in runs])
+        startup = spread([m.startup_s if m.startup_s is not None else float("nan") for m in runs])
         rerun = spread([m.wall_s for m in results.rerun[harness]])
         rerun_requests = sorted({m.requests for m in results.rerun[harness]}, key=str)
         counted = requests.median == requests.median
@@ -394,7 +405,8 @@ def summarise(results: Results, n_items: int) -> list[str]:
             f"  {harness:<12} "
             + (f"CPU/request {spread(per_request[harness]).format()} ms  " if counted else "")
             + f"CPU/item {spread(per_item[harness]).format()} ms  wall {spread(wall[harness]).format()} s  "
-            + (f"requests/item {requests.format()}  rerun {rerun.format()} s (requests {rerun_requests})" if counted else f"rerun {rerun.format()} s")
+            + (f"requests/item {requests.format()}  rerun {rerun.format()} s (requests {rerun_requests})  "
+               f"start-up to first request {startup.format()} s" if counted else f"rerun {rerun.format()} s")
         )
     marginal = {h: [marginal_ms(large, small) for large, small in zip(results.first[h], runs, strict=True)] for h, runs in results.small.items()}
     if marginal:

@@ -23,6 +23,7 @@ import json
 import math
 import re
 import signal
+import time
 
 MODEL = "instant"
 _TOKENS = ["A", "B", "C", "D", " A", " B", " C", " D", "The", "\n", "I", "a", "1", "2", "E", "F", "Answer", ":", "-", "*"]
@@ -102,6 +103,7 @@ def _response(body: bytes) -> bytes:
 
 class _Counter:
     requests = 0
+    posts: list[float] = []  # wall-clock time (time.time()) of each POST: a harness's start-up ends at its first
     delay_s = 0.0  # --delay-ms: a server that takes its time, for tests that must catch a run mid-way
 
 
@@ -134,16 +136,22 @@ class InstantProtocol(asyncio.Protocol):
                 return
             body = self.buffer[end + 4 : end + 4 + length]
             self.buffer = self.buffer[end + 4 + length :]
-            reply = self._reply(head.split(b" ", 2)[1], body)
+            method, target = head.split(b" ", 2)[:2]
+            reply = self._reply(method, target, body)
             if _Counter.delay_s:
                 asyncio.get_running_loop().call_later(_Counter.delay_s, self.transport.write, reply)
             else:
                 self.transport.write(reply)
 
-    def _reply(self, target: bytes, body: bytes) -> bytes:
-        if target.endswith(b"/stats"):
-            return _response(json.dumps({"requests": _Counter.requests}).encode())
+    def _reply(self, method: bytes, target: bytes, body: bytes) -> bytes:
+        if b"/stats" in target:  # /stats?since=K: also the time of the (K+1)-th POST, if it came
+            since = re.search(rb"since=(\d+)", target)
+            k = int(since[1]) if since else len(_Counter.posts)
+            first = _Counter.posts[k] if k < len(_Counter.posts) else None
+            return _response(json.dumps({"requests": _Counter.requests, "posts": len(_Counter.posts), "post_since": first}).encode())
         _Counter.requests += 1
+        if method == b"POST":
+            _Counter.posts.append(time.time())
         if target.rstrip(b"/").endswith(b"/completions") and b"chat/" not in target and re.search(rb'"echo"\s*:\s*true', body):
             return _response(echoed_completion(body))
         for suffix, reply in self.replies.items():

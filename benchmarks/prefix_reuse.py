@@ -34,10 +34,16 @@ from forkingpaths.models.llamacpp import LlamaCppBackend
 from forkingpaths.models.llamacpp import embedded_model_path
 
 
-def demo_requests(n_items: int) -> list[Request]:
-    """The demo's choice_logprobs requests for the first ``n_items`` built-in items."""
+def demo_requests(n_items: int, templates: dict[str, str] | None = None) -> list[Request]:
+    """The demo's choice_logprobs requests for the first ``n_items`` built-in items.
+
+    ``templates`` replaces the survey templates' texts by name (benchmarks/prompt_layout.py
+    compares layouts with it); the backend's capabilities only decide the elicitation,
+    which is label probabilities for the in-process and the HTTP backend alike.
+    """
     spec = values_demo(n_items)
-    instrument = SurveyInstrument(spec.instrument.params, spec.seed)
+    params = spec.instrument.params if templates is None else {**spec.instrument.params, "templates": templates}
+    instrument = SurveyInstrument(params, spec.seed)
     items = load_survey_items(spec.data, Path.cwd())
     factors = instrument.expand_factors(spec.factors, items)
     backend_caps = LlamaCppBackend.capabilities

@@ -46,13 +46,16 @@ NOTA_LEVELS = ("none", "add", "replace")
 ELICITATIONS = ("letter", "cloze", "generate")
 NOTA_TEXT = "None of the above"
 MAX_SHOTS = 5
+#: Fixed parts first, so that prompts sorted for sending share everything up to the question
+#: and an inference server's prefix cache skips it (docs/performance.md); ``completion``
+#: keeps its "Answer:" cue last because the answer continues it.
 TEMPLATES: dict[str, str] = {
-    "plain": "{question}\n\n{options}\n\n{instruction}",
+    "plain": "{instruction}\n\n{question}\n\n{options}",
     "exam": (
-        "The following is a multiple-choice question{subject}. Choose the single best answer.\n\n"
-        "Question: {question}\n\n{options}\n\n{instruction}"
+        "The following is a multiple-choice question{subject}. Choose the single best answer. {instruction}\n\n"
+        "Question: {question}\n\n{options}"
     ),
-    "letter_only": "{question}\n{options}\nRespond with only the {label_word} of the correct answer.",
+    "letter_only": "Respond with only the {label_word} of the correct answer.\n{question}\n{options}",
     "completion": "Question: {question}\n{options}\nAnswer:",
 }
 INSTRUCTIONS: dict[str, str] = {

@@ -18,13 +18,16 @@ from forkingpaths.instruments.base import factor_problems
 
 KNOWN_FACTORS = ("option_order", "label_style", "template", "persona", "language")
 LABEL_STYLES = ("letters", "numbers", "text")
+#: Fixed parts first (framing and instruction, then question and options): requests sorted
+#: by prompt then share everything up to the question, so an inference server's prefix
+#: cache skips it (docs/performance.md, ``benchmarks/prompt_layout.py``).
 BUILTIN_TEMPLATES: dict[str, str] = {
-    "plain": "{question}\n\n{options}\n\n{instruction}",
+    "plain": "{instruction}\n\n{question}\n\n{options}",
     "survey": (
-        "Here is a question from a public opinion survey.\n\n"
-        "Question: {question}\n\nAnswer options:\n{options}\n\n{instruction}"
+        "Here is a question from a public opinion survey. {instruction}\n\n"
+        "Question: {question}\n\nAnswer options:\n{options}"
     ),
-    "opinion": "We would like to know your view.\n{question}\n\nChoose one of:\n{options}\n\n{instruction}",
+    "opinion": "We would like to know your view. {instruction}\n\n{question}\n\nChoose one of:\n{options}",
 }
 BUILTIN_PERSONAS: dict[str, str] = {"average": "an average person from {group}"}
 INSTRUCTIONS: dict[str, str] = {
