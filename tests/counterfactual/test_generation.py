@@ -25,7 +25,7 @@ def test_vader_score_is_the_rescaled_compound_score() -> None:
     vader = pytest.importorskip("vaderSentiment.vaderSentiment")
     text = "She is a wonderful, caring neighbour."
     assert vader_score(text) == pytest.approx((vader.SentimentIntensityAnalyzer().polarity_scores(text)["compound"] + 1) / 2)
-    assert scorer_problem("vader") is None and scorer_problem("vibes") == "unknown scorer 'vibes'; expected one of lexicon, vader, similarity"
+    assert scorer_problem("vader") is None and scorer_problem("vibes") == "unknown scorer 'vibes'; expected one of lexicon, vader, similarity, judge"
 
 
 def test_generation_items_render_greedy_requests_and_run_end_to_end(tmp_path: Path) -> None:
@@ -36,7 +36,7 @@ def test_generation_items_render_greedy_requests_and_run_end_to_end(tmp_path: Pa
         "data": {"loader": "builtin", "params": {"sets": ["generation"], "fillers_per_template": 1, "groups": ["W_M", "B_W", "H_M"]}},
         "models": ["scripted"], "factors": {"control": ["none", "typo"]}, "output_dir": str(tmp_path / "runs"), "analysis": {"n_resamples": 50},
     }, "test")
-    assert BiasInstrument({"scorer": "vibes"}).validate(spec, items) == ["instrument.params.scorer: unknown scorer 'vibes'; expected one of lexicon, vader, similarity"]
+    assert BiasInstrument({"scorer": "vibes"}).validate(spec, items) == ["instrument.params.scorer: unknown scorer 'vibes'; expected one of lexicon, vader, similarity, judge"]
     run = run_scripted(spec, tmp_path)
     trials = run.trials
     assert len(trials) == 4 * 3 * 2 and trials["error"].isna().all()
