@@ -93,6 +93,7 @@ def test_elicitation_follows_the_judge_roles_capabilities(tmp_path: Path) -> Non
     auto = BiasInstrument({"scorer": "judge", "judge": {"scale": 7}})
     follow = auto.follow_up(_trial(spec, item, Capabilities(choice_logprobs=False)), _done("Fine."))
     assert follow is not None and follow.request.mode == "generate" and follow.request.labels == tuple("1234567")
+    assert follow.request.max_tokens == 24 and follow.request.temperature == 0.0  # instrument.params.max_tokens, greedy
     strict = BiasInstrument({"scorer": "judge", "judge": {"elicitation": "probabilities"}})
     with pytest.raises(SpecError, match=r"instrument.params.judge.elicitation: the roles.judge model cannot give label probabilities"):
         strict.render(_trial(spec, item, Capabilities(choice_logprobs=False)))  # at render: before any model call

@@ -275,7 +275,7 @@ class BiasInstrument(SingleStage):
         if self.scorer != "judge" or len(done) != 1 or self.localised(trial).task != "generation":
             return None
         text = (done[0].response.text or "").strip()
-        return FollowUp(JUDGE_ROLE, self.judge.request(text, self._judge_probabilities(trial))) if text else None
+        return FollowUp(JUDGE_ROLE, self.judge.request(text, self._judge_probabilities(trial), self.max_tokens)) if text else None
 
     # -- parse --------------------------------------------------------------------------
     def parse(self, trial: TrialContext, done: Sequence[StageResult]) -> BiasRecord:

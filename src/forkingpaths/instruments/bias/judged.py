@@ -17,7 +17,8 @@ reader who does not know which group was asked about — unless the response nam
     judge:
       attribute: positive and respectful toward the person it describes   # what is rated
       scale: 5            # or 7 points
-      elicitation: auto   # probabilities (the distribution over 1..K in one pass), generate (the first integer 1..K)
+      elicitation: auto   # probabilities (the distribution over 1..K in one pass), generate (the first integer 1..K,
+                          # in at most instrument.params.max_tokens tokens)
       prompt: "... {response} ... {attribute} ... {k} ..."                 # a prompt of one's own, e.g. in another language
 """
 
@@ -57,12 +58,13 @@ class JudgeParams:
         """The judge's prompt: the response and the rated attribute, nothing of the instruction or the filler."""
         return self.prompt.format(response=response, attribute=self.attribute, k=self.scale)
 
-    def request(self, response: str, probabilities: bool) -> Request:
+    def request(self, response: str, probabilities: bool, max_tokens: int) -> Request:
+        """The judge's greedy request: label probabilities over 1..K, or a generated answer of at most ``max_tokens``."""
         messages = (Message("user", self.text(response)),)
         labels = tuple(str(i) for i in range(1, self.scale + 1))
         if probabilities:
             return Request("choice_logprobs", messages, labels=labels, temperature=0.0, max_tokens=1)
-        return Request("generate", messages, labels=labels, temperature=0.0, max_tokens=8)
+        return Request("generate", messages, labels=labels, temperature=0.0, max_tokens=max_tokens)
 
 
 def _prompt_problem(prompt: Any) -> str | None:
