@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
+import scipy.stats
 
 from forkingpaths import parse_spec
 from forkingpaths.instruments.bias.instrument import BiasInstrument
@@ -45,3 +46,9 @@ def test_generation_items_render_greedy_requests_and_run_end_to_end(tmp_path: Pa
     generation = run.analyses["by_model"]["scripted"]["generation"]["name"]
     assert len(generation["gaps"]) == 3 and {g["group"] for g in generation["groups"]} == {"W_M", "B_W", "H_M"}
     assert any(f.topic == "generation gaps (name)" for f in run.findings)
+    # distribution parity of the lexicon scores: 4 templates, so the distance without an interval, equal to scipy's
+    base = trials[trials["control"] == "none"]
+    for row in generation["wasserstein"]:
+        x, y = (base.loc[base["group"] == g].sort_values("template_id")["score"].to_numpy() for g in (row["a"], row["b"]))
+        assert row["wasserstein"] == pytest.approx(scipy.stats.wasserstein_distance(x, y)) and row["lower"] is None
+    assert len(generation["wasserstein"]) == 3
