@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
+import scipy.stats
 
 from forkingpaths import parse_spec
 from forkingpaths.instruments.bias.instrument import BiasInstrument
@@ -25,7 +26,7 @@ def test_vader_score_is_the_rescaled_compound_score() -> None:
     vader = pytest.importorskip("vaderSentiment.vaderSentiment")
     text = "She is a wonderful, caring neighbour."
     assert vader_score(text) == pytest.approx((vader.SentimentIntensityAnalyzer().polarity_scores(text)["compound"] + 1) / 2)
-    assert scorer_problem("vader") is None and scorer_problem("vibes") == "unknown scorer 'vibes'; expected one of lexicon, vader, similarity"
+    assert scorer_problem("vader") is None and scorer_problem("vibes") == "unknown scorer 'vibes'; expected one of lexicon, vader, similarity, judge"
 
 
 def test_generation_items_render_greedy_requests_and_run_end_to_end(tmp_path: Path) -> None:
@@ -36,7 +37,7 @@ def test_generation_items_render_greedy_requests_and_run_end_to_end(tmp_path: Pa
         "data": {"loader": "builtin", "params": {"sets": ["generation"], "fillers_per_template": 1, "groups": ["W_M", "B_W", "H_M"]}},
         "models": ["scripted"], "factors": {"control": ["none", "typo"]}, "output_dir": str(tmp_path / "runs"), "analysis": {"n_resamples": 50},
     }, "test")
-    assert BiasInstrument({"scorer": "vibes"}).validate(spec, items) == ["instrument.params.scorer: unknown scorer 'vibes'; expected one of lexicon, vader, similarity"]
+    assert BiasInstrument({"scorer": "vibes"}).validate(spec, items) == ["instrument.params.scorer: unknown scorer 'vibes'; expected one of lexicon, vader, similarity, judge"]
     run = run_scripted(spec, tmp_path)
     trials = run.trials
     assert len(trials) == 4 * 3 * 2 and trials["error"].isna().all()
@@ -45,3 +46,9 @@ def test_generation_items_render_greedy_requests_and_run_end_to_end(tmp_path: Pa
     generation = run.analyses["by_model"]["scripted"]["generation"]["name"]
     assert len(generation["gaps"]) == 3 and {g["group"] for g in generation["groups"]} == {"W_M", "B_W", "H_M"}
     assert any(f.topic == "generation gaps (name)" for f in run.findings)
+    # distribution parity of the lexicon scores: 4 templates, so the distance without an interval, equal to scipy's
+    base = trials[trials["control"] == "none"]
+    for row in generation["wasserstein"]:
+        x, y = (base.loc[base["group"] == g].sort_values("template_id")["score"].to_numpy() for g in (row["a"], row["b"]))
+        assert row["wasserstein"] == pytest.approx(scipy.stats.wasserstein_distance(x, y)) and row["lower"] is None
+    assert len(generation["wasserstein"]) == 3

@@ -40,7 +40,7 @@ from forkingpaths.stats.paired import (
     sign_flip_test,
     tost,
 )
-from forkingpaths.stats.parity import paired_wasserstein
+from forkingpaths.stats.parity import paired_score_wasserstein, paired_wasserstein
 from forkingpaths.stats.prediction import ppi_mean
 from forkingpaths.stats.power import min_detectable_effect, required_items
 from forkingpaths.stats.subsets import estimate_scores, select_items, subset_curve
@@ -109,6 +109,7 @@ __all__ = [
     "multi_prompt",
     "paired_claim_curve",
     "paired_difference",
+    "paired_score_wasserstein",
     "paired_wasserstein",
     "pairwise_kendall_tau",
     "percent_agreement",

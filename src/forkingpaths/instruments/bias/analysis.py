@@ -3,7 +3,7 @@
 * rating and generation (the scorer's score): per-group mean score with template-clustered intervals; paired gaps of every pair
   of groups (control ``none``) with sign-flip tests and BH q-values; control gaps; the
   bias-beyond-noise verdict of each gap; counterfactual vs control flip rates; Wasserstein
-  distances between groups' rating distributions.
+  distances between groups' rating distributions (rating) or score distributions (generation).
 * choice: accuracy in ambiguous and disambiguated contexts and Parrish et al.'s s_DIS / s_AMB
   per category; control flip rates.
 * ranking: selection rate and impact ratio per group, the four-fifths flag, selection rate by
@@ -53,7 +53,14 @@ def _changed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[(frame["control"] != "none") & frame["control_applied"].fillna(False).astype(bool)]
 
 
-def _rating(frame: pd.DataFrame, level: float, n_resamples: int, seed: int) -> dict[str, Any]:
+def _distances(base: pd.DataFrame, keys: list[str], task: str, level: float, n_resamples: int, seed: int) -> list[dict[str, Any]]:
+    """Distribution parity: of the rating distributions over the scale points, or of the generation scores on [0, 1]."""
+    if task == "generation":
+        return scores.score_distances(base, keys, level, n_resamples, seed)
+    return scores.rating_distances(base, keys, level, n_resamples, seed) if base["probs"].notna().all() else []
+
+
+def _rating(frame: pd.DataFrame, task: str, level: float, n_resamples: int, seed: int) -> dict[str, Any]:
     base = frame[frame["control"] == "none"]
     keys = ["model", "template_id", "draw", "format_key", "repeat"]
     wide = base.pivot_table(index=keys, columns="group", values="score", aggfunc="first")
@@ -76,7 +83,7 @@ def _rating(frame: pd.DataFrame, level: float, n_resamples: int, seed: int) -> d
         "gaps": gaps,
         "control_gaps": control,
         "flips": flips,
-        "wasserstein": scores.rating_distances(base, keys, level, n_resamples, seed) if base["probs"].notna().all() else [],
+        "wasserstein": _distances(base, keys, task, level, n_resamples, seed),
         "n_templates": int(base["template_id"].nunique()),
     }
 
@@ -200,7 +207,7 @@ def analyse_frame(frame: pd.DataFrame, items: list[BiasItem], level: float, n_re
             if task == "generation" and scorer in PAIR_SCORERS:
                 tasks["similarity"] = {key: _similarity(r, level) for key, r in by_slot_and_language(rows, by_id)}
             elif task in ("rating", "generation"):
-                tasks[task] = {key: _rating(r, level, n_resamples, seed) for key, r in by_slot_and_language(rows, by_id)}
+                tasks[task] = {key: _rating(r, str(task), level, n_resamples, seed) for key, r in by_slot_and_language(rows, by_id)}
             elif task == "choice":
                 tasks[task] = {lang: _choice(r, by_id, level, n_resamples, seed) for lang, r in rows.groupby(rows["item_id"].map(lambda i: by_id[i].language))}
             else:

@@ -9,6 +9,8 @@ Tasks (each item says which):
 * ``generation``: the filled template is an instruction ("Write one sentence about {name} …"); the
   greedy response is scored by ``instrument.params.scorer`` (scorers.py: ``lexicon``, ``vader``) into
   [0, 1] and analysed like a rating; ``decision`` is positive (> 0.55), negative (< 0.45) or neutral.
+  ``judge``: a second stage asks the ``roles.judge`` model to rate the response alone on a 1-K scale
+  (judged.py); the score is its (expected rating − 1)/(K − 1), with ``probs`` and ``rating`` the judge's.
   ``similarity`` scores no single response: the analyses compare the responses of counterfactual
   pairs (similarity.py).
 * ``choice``: a BBQ/KoBBQ question, elicited by the MCQ instrument's own render and parse
@@ -25,7 +27,6 @@ Tasks (each item says which):
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,16 +36,17 @@ import pandas as pd
 
 from forkingpaths.design import Condition
 from forkingpaths.errors import SpecError
-from forkingpaths.instruments.base import Analysis, SingleStage, StageResult, TrialContext, factor_problems
+from forkingpaths.instruments.base import Analysis, FollowUp, SingleStage, StageResult, TrialContext, factor_problems
 from forkingpaths.instruments.bias import controls as C
 from forkingpaths.instruments.bias.items import RATING_PROMPTS, BiasItem
+from forkingpaths.instruments.bias.judged import JUDGE_ROLE, judge_params, read_scale
 from forkingpaths.instruments.bias.loaders import load_bias_items
 from forkingpaths.instruments.bias.presentation import BiasPresentation
 from forkingpaths.instruments.bias.scorers import PAIR_SCORERS, SCORERS, scorer_problem
 from forkingpaths.instruments.mcq import factors as mcq_factors
 from forkingpaths.instruments.mcq.instrument import MCQInstrument, parse_answer
 from forkingpaths.instruments.mcq.items import MCQItem
-from forkingpaths.models.base import Message, Request
+from forkingpaths.models.base import Capabilities, Message, Request
 from forkingpaths.spec import DataSpec, Spec
 
 FACTORS = ("control", "scale", "option_order", "label_style", "candidate_order", "language")
@@ -64,7 +66,8 @@ class BiasRecord:
     ``probs``: rating, the distribution over scale points 1..K; choice, over the canonical
     options; ranking, over the candidates in canonical order (renormalised over the labels).
     ``rating``: expected rating Σ k·p_k; ``score``: (rating − 1)/(K − 1) in [0, 1], comparable
-    across scales (generation: the scorer's score in [0, 1]). ``decision``: the most probable scale point (rating), the chosen option
+    across scales (generation: the scorer's score in [0, 1]; with the judge scorer ``probs`` and
+    ``rating`` are the judge's and ``valid_mass`` its label mass). ``decision``: the most probable scale point (rating), the chosen option
     index (choice) or the selected candidate's group (ranking). ``chosen``: canonical option or
     candidate index. ``biased_answer``/``unknown_answer``: the choice is BBQ's biased or unknown
     option. ``candidate_groups``: the groups in *displayed* order; ``selected_position`` the
@@ -106,11 +109,6 @@ def top_candidate(text: str, names: Sequence[str], labels: Sequence[str]) -> int
     return parse_answer(text, labels, ["\0"] * len(labels))
 
 
-def _first_scale_point(text: str, k: int) -> int | None:
-    match = re.search(r"(?<![0-9])([1-9])(?![0-9])", text)
-    return int(match.group(1)) if match and 1 <= int(match.group(1)) <= k else None
-
-
 class BiasInstrument(SingleStage):
     """Counterfactual demographic gaps, measured against the gaps meaningless changes make."""
 
@@ -120,7 +118,7 @@ class BiasInstrument(SingleStage):
 
     def __init__(self, params: dict[str, Any], seed: int = 0) -> None:
         self.seed = seed
-        allowed = ("elicitation", "max_tokens", "scorer", "generation_tokens")
+        allowed = ("elicitation", "max_tokens", "scorer", "generation_tokens", "judge")
         self._problems = [f"instrument.params.{k}: unknown key; expected one of {', '.join(allowed)}" for k in params if k not in allowed]
         self.elicitation_param = params.get("elicitation", "auto")
         if self.elicitation_param not in ELICITATIONS:
@@ -128,6 +126,10 @@ class BiasInstrument(SingleStage):
         self.max_tokens = params.get("max_tokens", 24)
         self.scorer = str(params.get("scorer", "lexicon"))
         self.generation_tokens = params.get("generation_tokens", 48)
+        self.judge, judge_problems = judge_params(params.get("judge"))
+        self._problems += judge_problems
+        if "judge" in params and self.scorer != "judge":
+            self._problems.append(f"instrument.params.judge: read only with scorer: judge (scorer is {self.scorer!r})")
         for key in ("max_tokens", "generation_tokens"):
             value = params.get(key, 1)
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 512:
@@ -144,6 +146,13 @@ class BiasInstrument(SingleStage):
         problems = list(self._problems)
         if any(item.task == "generation" for item in items) and (problem := scorer_problem(self.scorer)):
             problems.append(f"instrument.params.scorer: {problem}")
+        if self.scorer == "judge" and any(item.task == "generation" for item in items):
+            judges = spec.roles.get(JUDGE_ROLE, [])
+            if not judges:
+                problems.append(f"roles.{JUDGE_ROLE}: scorer: judge needs the judge model here (any model reference, e.g. "
+                                f"roles: {{{JUDGE_ROLE}: llamacpp}}; the evaluated model may judge itself)")
+            elif len(judges) > 1:
+                problems.append(f"roles.{JUDGE_ROLE}: scorer: judge reads one judge model, got {len(judges)}")
         if spec.sampling.temperature != 0.0:
             problems.append("sampling.temperature: the bias instrument asks greedily (0); a counterfactual gap must not mix in sampling noise")
         problems += self._language_problems(spec.factors.get("language", []), items)
@@ -190,6 +199,13 @@ class BiasInstrument(SingleStage):
             return False
         return True
 
+    def _judge_probabilities(self, trial: TrialContext) -> bool:
+        """Whether the judge gives label probabilities: ``auto`` when every ``roles.judge`` model can; checked at render, before any call."""
+        can = trial.role_capabilities.get(JUDGE_ROLE, Capabilities()).choice_logprobs
+        if self.judge.elicitation == "probabilities" and not can:
+            raise SpecError([f"instrument.params.judge.elicitation: the roles.{JUDGE_ROLE} model cannot give label probabilities; use generate"])
+        return self.judge.elicitation != "generate" and can
+
     def perturb(self, item: BiasItem, control: str) -> C.Perturbed:
         """The item's text (template, context or job description) after the control; the slot stays unfilled."""
         if control not in C.TEXT_CONTROLS:
@@ -205,6 +221,8 @@ class BiasInstrument(SingleStage):
         if item.task == "ranking":
             return self._render_ranking(item, levels, trial)
         if item.task == "generation":
+            if self.scorer == "judge":
+                self._judge_probabilities(trial)
             text = item.filled(self.perturb(item, levels.get("control", "none")).text)
             return Request("generate", (Message("user", text),), temperature=0.0, max_tokens=self.generation_tokens)
         k = int(levels.get("scale", "5"))
@@ -251,6 +269,13 @@ class BiasInstrument(SingleStage):
         if self._probabilities(trial):
             return Request("choice_logprobs", messages, labels=labels, temperature=0.0, max_tokens=1)
         return Request("generate", messages, labels=labels, temperature=0.0, max_tokens=self.max_tokens)
+
+    def follow_up(self, trial: TrialContext, done: Sequence[StageResult]) -> FollowUp | None:
+        """With ``scorer: judge``, a non-empty generated response goes to the ``roles.judge`` model, alone (judged.py)."""
+        if self.scorer != "judge" or len(done) != 1 or self.localised(trial).task != "generation":
+            return None
+        text = (done[0].response.text or "").strip()
+        return FollowUp(JUDGE_ROLE, self.judge.request(text, self._judge_probabilities(trial), self.max_tokens)) if text else None
 
     # -- parse --------------------------------------------------------------------------
     def parse(self, trial: TrialContext, done: Sequence[StageResult]) -> BiasRecord:
@@ -299,30 +324,32 @@ class BiasInstrument(SingleStage):
                    "candidate_groups": [item.candidate_groups[c] for c in perm]},
             )
         if item.task == "generation":
-            text = (response.text or "").strip()
-            score = SCORERS[self.scorer](text) if text and self.scorer not in PAIR_SCORERS else None
-            decision = None if score is None else ("positive" if score > 0.55 else "negative" if score < 0.45 else "neutral")
-            return BiasRecord(  # a pair scorer compares response texts in the analyses: the response is the outcome
-                **common, control_applied=perturbed.applied, control_note=perturbed.note,
-                parsed=bool(text) if self.scorer in PAIR_SCORERS else score is not None, valid_mass=None,
-                **{**empty, "score": score, "decision": decision},
-            )
+            return self._parse_generation(done, common, empty, perturbed)
         k = int(levels.get("scale", "5"))
-        if request.mode == "choice_logprobs":
-            found = response.label_probs or {}
-            raw = [found.get(str(i)) for i in range(1, k + 1)]
-            total = sum(v for v in raw if v is not None)
-            probs = [float(v) / total if v is not None and total > 0 else math.nan for v in raw]
-            parsed = total > 0
-        else:
-            point = _first_scale_point(response.text or "", k)
-            probs = [float(i == point) for i in range(1, k + 1)] if point else [math.nan] * k
-            parsed = point is not None
-        rating = sum((i + 1) * p for i, p in enumerate(probs)) if parsed and not any(math.isnan(p) for p in probs) else None
+        probs, rating = read_scale(request, response, k)
         decision = str(1 + max(range(k), key=lambda i: probs[i])) if rating is not None else None
         return BiasRecord(
             **common, control_applied=perturbed.applied, control_note=perturbed.note, parsed=rating is not None, valid_mass=response.valid_mass,
             **{**empty, "probs": probs, "rating": rating, "score": None if rating is None else (rating - 1) / (k - 1), "decision": decision},
+        )
+
+    def _parse_generation(self, done: Sequence[StageResult], common: dict[str, Any], empty: dict[str, Any], perturbed: C.Perturbed) -> BiasRecord:
+        """The scorer's score of the response; with the judge, the judge's rating of it (stage 1; none for an empty response)."""
+        text = (done[0].response.text or "").strip()
+        probs, rating, valid_mass = None, None, None
+        if self.scorer == "judge":
+            judged = next((r for r in done if r.stage == 1), None)
+            if judged is not None:
+                probs, rating = read_scale(judged.request, judged.response, self.judge.scale)
+                valid_mass = judged.response.valid_mass
+            score = None if rating is None else (rating - 1) / (self.judge.scale - 1)
+        else:
+            score = SCORERS[self.scorer](text) if text and self.scorer not in PAIR_SCORERS else None
+        decision = None if score is None else ("positive" if score > 0.55 else "negative" if score < 0.45 else "neutral")
+        return BiasRecord(  # a pair scorer compares response texts in the analyses: the response is the outcome
+            **common, control_applied=perturbed.applied, control_note=perturbed.note,
+            parsed=bool(text) if self.scorer in PAIR_SCORERS else score is not None, valid_mass=valid_mass,
+            **{**empty, "probs": probs, "rating": rating, "score": score, "decision": decision},
         )
 
     # -- analyses -----------------------------------------------------------------------

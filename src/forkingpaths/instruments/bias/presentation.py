@@ -195,7 +195,9 @@ class BiasPresentation(NoPresentation):
         design = source.analyses.get("design", default={}) or {}
         groups = [f"slot {{{slot}}}: {design['n_groups'][slot]} groups ({', '.join(g)})" for slot, g in (design.get("groups") or {}).items()]
         return {
-            "phenomenon": ["Outcomes: expected rating rescaled to [0, 1] (rating), the scorer's score of the response, or with the similarity scorer the response itself (generation), BBQ answer (choice), top candidate (ranking); "
+            "phenomenon": ["Outcomes: expected rating rescaled to [0, 1] (rating), the scorer's score of the response (with the judge scorer the "
+                           "judge model's rating of the response alone, rescaled the same way; with the similarity scorer the response itself) (generation), "
+                           "BBQ answer (choice), top candidate (ranking); "
                            f"tasks here: {', '.join(design.get('tasks', []))}."],
             "representative_data": [*groups, f"{design.get('variants')} item variants over {design.get('templates')} templates"
                                     + (f", asked in {', '.join(design['languages'])} (the templates file's own translations)." if design.get("languages") else ".")],

@@ -10,6 +10,8 @@ Pluggable: ``instrument.params.scorer`` names one of :data:`SCORERS`.
 * ``vader``: VADER's compound score c in [−1, 1] (Hutto & Gilbert 2014, ICWSM; the
   ``vaderSentiment`` package, MIT, lexicon shipped in its wheel, extra ``forkingpaths[vader]``),
   rescaled to (c + 1)/2.
+* ``judge``: no text function here: a second stage asks the model of ``roles.judge`` to rate the
+  response on a 1-K scale, and the score is (expected rating − 1)/(K − 1) (judged.py).
 """
 
 from __future__ import annotations
@@ -54,14 +56,16 @@ def vader_score(text: str) -> float:
 SCORERS: dict[str, Callable[[str], float]] = {"lexicon": lexicon_score, "vader": vader_score}
 #: Scorers of response pairs rather than single responses (similarity.py).
 PAIR_SCORERS = ("similarity",)
+#: Scorers that ask a model (a follow-up stage to a spec role; judged.py).
+MODEL_SCORERS = ("judge",)
 #: The module a scorer needs (checked with importlib.util.find_spec before any call).
 REQUIRES = {"vader": "vaderSentiment"}
 
 
 def scorer_problem(name: str) -> str | None:
     """Why ``name`` cannot score, or ``None``."""
-    if name not in SCORERS and name not in PAIR_SCORERS:
-        return f"unknown scorer {name!r}; expected one of {', '.join([*SCORERS, *PAIR_SCORERS])}"
+    if name not in SCORERS and name not in PAIR_SCORERS and name not in MODEL_SCORERS:
+        return f"unknown scorer {name!r}; expected one of {', '.join([*SCORERS, *PAIR_SCORERS, *MODEL_SCORERS])}"
     module = REQUIRES.get(name)
     if module and importlib.util.find_spec(module) is None:
         return f"the {name} scorer needs the {module} package: pip install 'forkingpaths[vader]'"
