@@ -13,9 +13,11 @@ from forkingpaths import parse_spec
 from forkingpaths.design import Condition
 from forkingpaths.errors import DataError
 from forkingpaths.instruments.base import TrialContext
+from forkingpaths.instruments.bias import controls as C
 from forkingpaths.instruments.bias.instrument import BiasInstrument
 from forkingpaths.instruments.bias.loaders import load_bias_items
 from forkingpaths.models.base import BackendSettings, Capabilities, Request, Response
+from forkingpaths.report.html import write_report
 from forkingpaths.spec import DataSpec
 from tests.contract import scripted
 from tests.counterfactual.scripted_run import run_scripted
@@ -89,6 +91,14 @@ def test_choice_prompts_of_a_set_differ_only_in_the_filler(tmp_path: Path, level
         assert all(f in p and "{name}" not in p for p, f in prompts)
     german = _prompt(choice[0], language="de")
     assert "Wer hat den Bericht vergessen?" in german and "Nicht zu sagen" in german and "Monday" not in german
+
+
+def test_controls_follow_the_language_of_a_choice_or_ranking(tmp_path: Path) -> None:
+    for item in [i for i in _load(tmp_path) if i.draw == 0][:4]:
+        german = item.in_language("de")
+        assert INSTRUMENT.perturb(german, "irrelevant").note.removeprefix("+ ") in C.IRRELEVANT_BY_LANGUAGE["de"]
+        assert not INSTRUMENT.perturb(german, "synonym").applied
+        assert INSTRUMENT.perturb(item, "irrelevant").note.removeprefix("+ ") in C.IRRELEVANT_BY_LANGUAGE["en"]
 
 
 def test_ranking_rotates_every_group_over_every_candidate_and_differs_only_in_names(tmp_path: Path) -> None:
@@ -223,6 +233,9 @@ def test_a_planted_preference_in_a_user_ranking_is_recovered(tmp_path: Path) -> 
         shown_a = base["candidate_groups"].map(lambda groups: "A" in groups).sum()
         assert {r["group"]: r["rate"] for r in part["selection"]}["A"] == pytest.approx((base["selected_group"] == "A").sum() / shown_a)
     assert {"ranking gaps", "ranking gaps (en)", "ranking gaps (de)"} <= {f.topic for f in run.findings}
+    page = write_report(run.directory).read_text(encoding="utf-8")
+    section = page[page.index('<section id="bias-ranking">'):].split("</section>")[0]
+    assert "per language asked in" in section and section.count("<td>de</td>") == 3 + 3  # 3 groups, 3 pairs
 
 
 def test_user_choice_templates_go_through_the_choice_analyses(tmp_path: Path) -> None:
@@ -247,3 +260,24 @@ def test_user_choice_templates_go_through_the_choice_analyses(tmp_path: Path) ->
     assert {c["control"] for c in choice["flips"]["controls"]} == {"typo", "irrelevant"}
     [finding] = [f for f in run.findings if f.topic == "BBQ home (en)"]
     assert finding.verdict == "not computed"
+    page = write_report(run.directory).read_text(encoding="utf-8")
+    assert "home ambig: accuracy not computed, no gold option (template g1)" in page
+    flips = page[page.index('<section id="bias-flips">'):].split("</section>")[0]
+    assert "choice en</td><td><b>group swap</b>" in flips
+
+
+def test_the_builtin_workplace_set_runs_in_both_languages(tmp_path: Path) -> None:
+    data = {"loader": "builtin", "params": {"sets": ["workplace"], "fillers_per_template": 2}}
+    items = load_bias_items(DataSpec(**data), Path("."), SEED)
+    assert [len([i for i in items if i.task == t]) for t in ("choice", "ranking")] == [2 * 8 * 2, 8]
+    spec = parse_spec({"name": "w", "instrument": "bias", "data": data, "models": ["scripted"], "factors": {"control": ["none", "irrelevant"], "language": ["en", "de"]},
+                       "output_dir": str(tmp_path / "runs"), "analysis": {"n_resamples": 50}, "seed": SEED}, "test")
+    assert BiasInstrument({}).validate(spec, items) == []
+    run = run_scripted(spec, tmp_path)
+    assert len(run.trials) == (32 + 8) * 2 * 2 and run.trials["error"].isna().all()
+    tasks = run.analyses["by_model"]["scripted"]
+    assert set(tasks["choice"]) == {"en", "de"} and set(tasks["ranking"]["by_language"]) == {"en", "de"}
+    for part in tasks["choice"].values():
+        assert {row["context"]: row["skipped"].get("s_dis") for row in part["bbq"]} == {
+            "ambig": "no biased option (template lead-role)", "disambig": "no biased option (template late-report)"}
+        assert all(row["accuracy"]["estimate"] is not None for row in part["bbq"])

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -144,6 +146,23 @@ def seeded_rng(*parts: object) -> np.random.Generator:
     """A generator seeded by a SHA-256 of the parts (stable across processes, unlike ``hash``)."""
     digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def translation_entries(raw: Any, where: str, own: str, fields: str) -> list[tuple[str, Any, str]]:
+    """A template's ``translations`` mapping as (language, entry, where) rows: a mapping, none in the template's own language.
+
+    ``fields`` names what each entry holds, for the error (``{text, attribute}``)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, Mapping) or not raw:
+        raise DataError(f"{where}: translations: expected a mapping of language to {fields}")
+    out = []
+    for language, entry in raw.items():
+        here = f"{where} translations.{language}"
+        if str(language) == own:
+            raise DataError(f"{here}: the template's own language; its text is the template's text")
+        out.append((str(language), entry, here))
+    return out
 
 
 def check_template(template: Template, lexicons: Lexicons, lexicon_source: str) -> None:

@@ -7,8 +7,8 @@
 * ``bbq``: BBQ JSONL rows (Parrish et al. 2022) as ``choice`` items.
 * ``kobbq``: KoBBQ TSV rows (Jin et al. 2024) as ``choice`` items.
 * ``bloomberg``: the résumé-ranking set (4 jobs, 8 résumés, 800 names) as ``ranking`` items.
-* ``builtin``: data shipped with forkingpaths, ``params.sets`` a list of ``ratings``, ``bbq``, ``kobbq``,
-  ``bloomberg`` (each folder under ``data/`` has its SOURCE.md and LICENSE).
+* ``builtin``: data shipped with forkingpaths, ``params.sets`` a list of ``ratings``, ``generation``, ``bilingual``,
+  ``workplace`` (choice and ranking templates), ``bbq``, ``kobbq``, ``bloomberg`` (each folder under ``data/`` has its SOURCE.md and LICENSE).
 
 Every loader takes ``(data, base_dir, seed)``: the seed draws the fillers of each template and the names
 of each ranking. Errors are one line naming the file and the row or entry.
@@ -37,13 +37,14 @@ from forkingpaths.instruments.bias.items import (
     fill_template,
     seeded_rng,
     select_groups,
+    translation_entries,
 )
 from forkingpaths.instruments.bias.user_tasks import LIST_TASKS, ListTemplate, check_list_template, fill_choice, fill_ranking, read_list_template
 from forkingpaths.spec import DataSpec
 
 PREFIX = "bias/"
 BUILTIN_DIR = Path(__file__).parent / "data"
-BUILTIN_SETS = ("ratings", "generation", "bilingual", "bbq", "kobbq", "bloomberg")
+BUILTIN_SETS = ("ratings", "generation", "bilingual", "workplace", "bbq", "kobbq", "bloomberg")
 BLOOMBERG_NAMES = "builtin:bloomberg-names"
 KOBBQ_UNKNOWN = "알 수 없음"
 PARAMS = ("sets", "groups", "fillers_per_template", "candidates", "rankings_per_job", "resume_lines", "jobs")
@@ -189,15 +190,8 @@ def _rating_template(entry: Mapping[str, Any], where: str, task: str) -> Templat
 
 def _translations(raw: Any, where: str, own: str, task: str) -> tuple[tuple[str, str, str | None], ...]:
     """A template's ``translations``: language → ``{text, attribute}`` (a generation template: text only)."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, Mapping) or not raw:
-        raise DataError(f"{where}: translations: expected a mapping of language to {{text, attribute}}")
     out = []
-    for language, entry in raw.items():
-        here = f"{where} translations.{language}"
-        if str(language) == own:
-            raise DataError(f"{here}: the template's own language; its text is the template's text")
+    for language, entry, here in translation_entries(raw, where, own, "{text, attribute}"):
         needed = ("text", "attribute") if task == "rating" else ("text",)
         missing = [k for k in needed if not isinstance(entry, Mapping) or not str(entry.get(k) or "").strip()]
         if missing:
@@ -404,6 +398,8 @@ def builtin_loader(data: DataSpec, base_dir: Path, seed: int) -> list[BiasItem]:
             items += load_templates(BUILTIN_DIR / "rating" / "templates.yaml", "builtin ratings", data, seed)
         elif name == "bilingual":
             items += load_templates(BUILTIN_DIR / "bilingual" / "templates.yaml", "builtin bilingual", data, seed)
+        elif name == "workplace":
+            items += load_templates(BUILTIN_DIR / "workplace" / "templates.yaml", "builtin workplace", data, seed)
         elif name == "generation":
             items += load_templates(BUILTIN_DIR / "rating" / "generation.yaml", "builtin generation", data, seed)
         elif name == "bbq":

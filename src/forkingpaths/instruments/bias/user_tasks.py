@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from forkingpaths.errors import DataError
-from forkingpaths.instruments.bias.items import SLOT, BiasItem, Lexicons, Localised, draw_fillers, seeded_rng
+from forkingpaths.instruments.bias.items import SLOT, BiasItem, Lexicons, Localised, draw_fillers, seeded_rng, translation_entries
 
 LIST_TASKS = ("choice", "ranking")
 #: what a task's list is called in the file
@@ -112,16 +112,9 @@ def _biased(raw: Any, options: tuple[str, ...], where: str) -> tuple[tuple[str |
 
 
 def _translations(raw: Any, where: str, own: str, task: str, first: Version) -> list[tuple[str, Version]]:
-    if raw is None:
-        return []
     key = LIST_KEY[task]
-    if not isinstance(raw, Mapping) or not raw:
-        raise DataError(f"{where}: translations: expected a mapping of language to {{text, question, {key}}}")
     out = []
-    for language, entry in raw.items():
-        here = f"{where} translations.{language}"
-        if str(language) == own:
-            raise DataError(f"{here}: the template's own language; its text is the template's text")
+    for language, entry, here in translation_entries(raw, where, own, f"{{text, question, {key}}}"):
         if not isinstance(entry, Mapping):
             raise DataError(f"{here}: expected a mapping with text, question and {key}")
         extra = [k for k in entry if k not in ("text", "question", key)]
@@ -130,7 +123,7 @@ def _translations(raw: Any, where: str, own: str, task: str, first: Version) -> 
         version = _version(entry, here, task)
         if len(version.entries) != len(first.entries):
             raise DataError(f"{here}: {len(version.entries)} {key} but the template has {len(first.entries)}; they pair by order")
-        out.append((str(language), version))
+        out.append((language, version))
     return out
 
 
@@ -147,9 +140,9 @@ def read_list_template(entry: Mapping[str, Any], where: str, task: str) -> ListT
     language = str(entry.get("language", "en"))
     first = _version(entry, where, task)
     versions = ((language, first), *_translations(entry.get("translations"), where, language, task, first))
-    common = {"task": task, "template_id": template_id, "slot": str(entry["slot"]), "where": where, "language": language, "versions": versions}
+    slot = str(entry["slot"])
     if task == "ranking":
-        return ListTemplate(**common, job=str(entry["job"]) if entry.get("job") else None)
+        return ListTemplate(task, template_id, slot, where, language, versions, job=str(entry["job"]) if entry.get("job") else None)
     options = first.entries
     gold = None if entry.get("gold") is None else _option(entry["gold"], options, where, "gold")
     unknown = None if entry.get("unknown") is None else _option(entry["unknown"], options, where, "unknown")
@@ -161,8 +154,8 @@ def read_list_template(entry: Mapping[str, Any], where: str, task: str) -> ListT
         raise DataError(f"{where}: context_condition: {context!r}; expected one of {', '.join(CONTEXTS)}")
     if context == "ambig" and gold is not None and unknown is not None and gold != unknown:
         raise DataError(f"{where}: gold: an ambiguous context's correct answer is the unknown option {options[unknown]!r}")
-    category = str(entry["category"]) if entry.get("category") else str(entry["slot"])
-    return ListTemplate(**common, gold=gold, unknown=unknown, biased=biased, category=category, context_condition=context)
+    category = str(entry["category"]) if entry.get("category") else slot
+    return ListTemplate(task, template_id, slot, where, language, versions, gold=gold, unknown=unknown, biased=biased, category=category, context_condition=context)
 
 
 def check_list_template(template: ListTemplate, lexicons: Lexicons, lexicon_source: str) -> None:
