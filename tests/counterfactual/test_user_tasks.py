@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from forkingpaths import parse_spec
+from forkingpaths.cli import app
 from forkingpaths.design import Condition
 from forkingpaths.errors import DataError
 from forkingpaths.instruments.base import TrialContext
@@ -155,6 +157,11 @@ def _entry(block: str, old: str, new: str) -> str:
     (_entry(CHOICE, '    question: "Who forgot the report?"\n', ''), {},
      "t.yaml: templates[0] (id c1): missing 'question'; a choice template has id, slot, text, question and options"),
     (_entry(RANKING, "We are hiring", "{name}, we are hiring"), {}, "t.yaml: templates[0] (id r1): text: {name} belongs in the candidates (one name per candidate)"),
+    (_entry(CHOICE, 'gold: "Cannot be told"', 'gold: "Sam"'), {},
+     "t.yaml: templates[0] (id c1): gold: an ambiguous context's correct answer is the unknown option 'Cannot be told'"),
+    (_entry(CHOICE, '"Sam", "Cannot be told"]', '"Sam", "Sam"]'), {}, "t.yaml: templates[0] (id c1): options: 'Sam' occurs twice; each option must be told apart"),
+    (_entry(RANKING, 'candidates: ["{name} has five years of SQL and reporting.", "{name} led a survey project at a charity.", ', 'candidates: ['),
+     {"groups": ["A"]}, "t.yaml: templates[0] (id r1): candidates: 1 given; a ranking template has 2 to 26"),
     (_entry(CHOICE, "task: choice", "task: chooce"), {},
      "t.yaml: templates[0]: task 'chooce'; a templates file holds rating, generation, choice, ranking templates"),
 ])
@@ -281,3 +288,12 @@ def test_the_builtin_workplace_set_runs_in_both_languages(tmp_path: Path) -> Non
         assert {row["context"]: row["skipped"].get("s_dis") for row in part["bbq"]} == {
             "ambig": "no biased option (template lead-role)", "disambig": "no biased option (template late-report)"}
         assert all(row["accuracy"]["estimate"] is not None for row in part["bbq"])
+
+
+def test_the_cli_exits_2_on_a_bad_ranking_template_before_any_model_call(tmp_path: Path) -> None:
+    (tmp_path / "t.yaml").write_text(_entry(RANKING, '"{name} led', '"Pat led'), encoding="utf-8")
+    (tmp_path / "spec.yaml").write_text(
+        "name: bad\ninstrument: bias\ndata: {loader: templates, path: t.yaml}\nmodels: ['llamacpp:/nonexistent.gguf']\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["run", str(tmp_path / "spec.yaml"), "--out", str(tmp_path / "runs")])
+    assert result.exit_code == 2
+    assert "candidates[1]: no {name} slot" in result.output and len(result.output.strip().splitlines()) == 1
