@@ -13,7 +13,8 @@ slot, and a ``question`` after them. One ranking shows one candidate per group. 
 are rotated over the candidates (draw d gives group i the candidate at position
 (i + d) mod m of a seeded permutation of the m candidates), so over m rankings each group
 sits on each candidate text exactly once and a group's selection rate is not the quality of
-one text; each group's name is drawn afresh per ranking (seeded). Both tasks carry inline
+one text; ranking d takes the d-th name of a seeded order of each group's names (repeating when
+the rankings outnumber a group's names). Both tasks carry inline
 ``translations`` (language → the same fields) for the ``language`` factor: options and
 candidates are paired with the template's own by their order.
 """
