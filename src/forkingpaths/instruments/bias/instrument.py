@@ -13,10 +13,11 @@ Tasks (each item says which):
   (judged.py); the score is its (expected rating − 1)/(K − 1), with ``probs`` and ``rating`` the judge's.
   ``similarity`` scores no single response: the analyses compare the responses of counterfactual
   pairs (similarity.py).
-* ``choice``: a BBQ/KoBBQ question, elicited by the MCQ instrument's own render and parse
+* ``choice``: a BBQ/KoBBQ question or a user template's (user_tasks.py), elicited by the MCQ instrument's own render and parse
   (label probabilities or a generated answer read by its parse rule), with its
   ``option_order`` and ``label_style`` factors.
-* ``ranking``: a job description and several résumés, each with a name; the displayed order
+* ``ranking``: a job description and several résumés, each with a name (Bloomberg's, or a user
+  template's text, candidates and question); the displayed order
   is the ``candidate_order`` factor (the MCQ option orders: original, reversed, shuffle-N,
   rotate-N). Elicited as the distribution over the candidate letters, or generated and read as
   the first candidate named (:func:`top_candidate`).
@@ -241,9 +242,17 @@ class BiasInstrument(SingleStage):
         return {"option_order": "reversed" if applied else order, "label_style": levels.get("label_style", "letters")}, applied
 
     def _mcq_trial(self, trial: TrialContext) -> TrialContext:
-        item: BiasItem = trial.item
-        text = self.perturb(item, trial.levels.get("control", "none")).text
-        mcq_item = MCQItem(item.item_id, f"{text}\n{item.question}", item.options, int(item.gold or 0), item.category, item.language)
+        """The MCQ trial of a choice item: the perturbed context, question and options with the slot filled.
+
+        The variants of a user template's counterfactual set share one MCQ id (template and draw), so a
+        ``shuffle-N`` order shows their options in the same order. A missing ``gold`` is given to the
+        MCQ code as 0 and its ``correct`` is dropped in :meth:`parse`.
+        """
+        item = self.localised(trial)
+        text = item.filled(self.perturb(item, trial.levels.get("control", "none")).text)
+        mcq_id = item.item_id if item.group is None else f"{item.template_id}|{item.draw}"
+        options = tuple(item.filled(o) for o in item.options)
+        mcq_item = MCQItem(mcq_id, f"{text}\n{item.filled(item.question or '')}", options, int(item.gold or 0), item.category, item.language)
         mcq_levels, _ = self._mcq_levels(trial.levels)
         condition = Condition(tuple(mcq_levels.items()))
         return TrialContext(mcq_item, condition, trial.repeat, trial.model, trial.spec, trial.capabilities, trial.role_capabilities)
@@ -257,10 +266,14 @@ class BiasInstrument(SingleStage):
         return perm, False
 
     def ranking_prompt(self, item: BiasItem, levels: dict[str, str]) -> str:
+        """The built-in prompt (Bloomberg items), or a user template's text, the lettered candidates and its question."""
         perm, _ = self.candidate_order(item, levels)
         labels = mcq_factors.labels("letters", len(perm))
-        blocks = [f"Candidate {labels[p]}:\n{item.candidates[c].replace('{name}', item.candidate_names[c])}" for p, c in enumerate(perm)]
+        shown = [item.filled(item.candidates[c], item.candidate_names[c]) for c in perm]
         jd = self.perturb(item, levels.get("control", "none")).text
+        if item.question is not None:
+            return "\n\n".join([jd, *(f"{label}. {text}" for label, text in zip(labels, shown)), item.question])
+        blocks = [f"Candidate {label}:\n{text}" for label, text in zip(labels, shown)]
         return RANKING_PROMPT.format(job=item.job, n=len(perm), jd=jd, candidates="\n\n".join(blocks))
 
     def _render_ranking(self, item: BiasItem, levels: dict[str, str], trial: TrialContext) -> Request:
@@ -296,9 +309,10 @@ class BiasInstrument(SingleStage):
             return BiasRecord(
                 **common, control_applied=applied, control_note="options reversed" if reordered else perturbed.note,
                 parsed=mcq.parsed, valid_mass=mcq.valid_mass,
-                **{**empty, "probs": mcq.probs, "decision": None if chosen is None else str(chosen), "chosen": chosen, "correct": mcq.correct,
-                   "biased_answer": None if chosen is None else chosen == item.biased,
-                   "unknown_answer": None if chosen is None else chosen == item.unknown},
+                **{**empty, "probs": mcq.probs, "decision": None if chosen is None else str(chosen), "chosen": chosen,
+                   "correct": None if item.gold is None else mcq.correct,  # never a default: no gold, no accuracy
+                   "biased_answer": None if chosen is None or item.biased is None else chosen == item.biased,
+                   "unknown_answer": None if chosen is None or item.unknown is None else chosen == item.unknown},
             )
         if item.task == "ranking":
             perm, reordered = self.candidate_order(item, levels)

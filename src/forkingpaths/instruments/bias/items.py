@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -38,12 +40,17 @@ SLOT = re.compile(r"\{([^{}]*)\}")
 
 @dataclass(frozen=True)
 class Localised:
-    """One language's template text, rated attribute, filler and rating question (``language`` factor)."""
+    """One language's template text, rated attribute, filler and rating question (``language`` factor);
+    a choice's question and options, a ranking's question, candidates and their names."""
 
     text: str
     attribute: str | None
-    filler: str
+    filler: str | None
     prompt: str | None
+    question: str | None = None
+    options: tuple[str, ...] = ()
+    candidates: tuple[str, ...] = ()
+    candidate_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,8 +60,10 @@ class BiasItem:
     ``rating``: ``text`` holds ``{slot}``, filled with ``filler`` of ``group``; ``attribute`` is what is rated.
     ``choice``: ``text`` is the context, ``question`` and ``options`` the question; ``gold``, ``unknown`` and
     ``biased`` index ``options`` (``biased``: the answer that reflects the stereotype, Parrish et al. 2022).
-    ``ranking``: ``text`` is the job description; ``candidates`` the résumés with a ``{name}`` slot, filled
+    ``ranking``: ``text`` is the job description; ``candidates`` the résumés with the ``{slot}``, filled
     with ``candidate_names`` of ``candidate_groups`` (canonical order; the displayed order is a factor).
+    A user-written ranking (user_tasks.py) has a ``question`` shown after the candidates; the Bloomberg
+    items have none and are asked in the built-in ranking prompt.
     """
 
     item_id: str
@@ -94,12 +103,13 @@ class BiasItem:
         found = dict(self.translations).get(language)
         if found is None:
             return None
-        return replace(self, text=found.text, attribute=found.attribute, filler=found.filler, prompt=found.prompt, language=language)
+        return replace(self, text=found.text, attribute=found.attribute, filler=found.filler, prompt=found.prompt, language=language,
+                       question=found.question, options=found.options, candidates=found.candidates, candidate_names=found.candidate_names)
 
-    def filled(self, text: str | None = None) -> str:
-        """``text`` (default: the item's) with the slot replaced by the filler."""
+    def filled(self, text: str | None = None, filler: str | None = None) -> str:
+        """``text`` (default: the item's) with the slot replaced by ``filler`` (default: the item's)."""
         body = self.text if text is None else text
-        return body.replace("{" + self.slot + "}", self.filler or "") if self.slot else body
+        return body.replace("{" + self.slot + "}", (self.filler if filler is None else filler) or "") if self.slot else body
 
     def protected(self) -> frozenset[str]:
         """Words a control perturbation must not touch: the filler and the options' words (group terms)."""
@@ -138,6 +148,23 @@ def seeded_rng(*parts: object) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
 
+def translation_entries(raw: Any, where: str, own: str, fields: str) -> list[tuple[str, Any, str]]:
+    """A template's ``translations`` mapping as (language, entry, where) rows: a mapping, none in the template's own language.
+
+    ``fields`` names what each entry holds, for the error (``{text, attribute}``)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, Mapping) or not raw:
+        raise DataError(f"{where}: translations: expected a mapping of language to {fields}")
+    out = []
+    for language, entry in raw.items():
+        here = f"{where} translations.{language}"
+        if str(language) == own:
+            raise DataError(f"{here}: the template's own language; its text is the template's text")
+        out.append((str(language), entry, here))
+    return out
+
+
 def check_template(template: Template, lexicons: Lexicons, lexicon_source: str) -> None:
     """A one-line ``DataError`` naming the template's file and entry for a slot no lexicon fills."""
     slots = set(SLOT.findall(template.text))
@@ -162,29 +189,42 @@ def select_groups(lexicon: dict[str, tuple[str, ...]], slot: str, wanted: list[s
     return list(wanted)
 
 
+def draw_fillers(
+    template_id: str, languages: list[str], lexicon: dict[str, tuple[str, ...]], groups: list[str], per_template: int, seed: int,
+    by_language: dict[str, dict[str, tuple[str, ...]]] | None = None,
+) -> dict[str, list[dict[str, str]]]:
+    """Group → for each draw k, language → filler: ``per_template`` seeded fillers per group, the same count for every group.
+
+    Every group gets the same number of draws (the smallest group's size caps it), so each
+    draw index k is a complete counterfactual set. In every language, draw k of a group takes
+    the filler at the same drawn position of that language's list (``by_language``: the lists
+    of a lexicon with a ``language`` column, paired by row order), or the same filler when the
+    lexicon has no ``language`` column (names).
+    """
+    lists = {lang: by_language[lang] if by_language else lexicon for lang in languages}
+    k = min(per_template, *(len(lists[lang][g]) for lang in lists for g in groups))
+    out = {}
+    for group in groups:
+        size = min(len(lists[lang][group]) for lang in lists)
+        order = seeded_rng(seed, template_id, group, "fillers").permutation(size)[:k]
+        out[group] = [{lang: lists[lang][group][int(i)] for lang in languages} for i in order]
+    return out
+
+
 def fill_template(
     template: Template, lexicon: dict[str, tuple[str, ...]], groups: list[str], per_template: int, seed: int,
     by_language: dict[str, dict[str, tuple[str, ...]]] | None = None, prompts: dict[str, str] | None = None,
 ) -> list[BiasItem]:
-    """The variants of one template: ``per_template`` seeded fillers per group, variant k paired across groups.
+    """The variants of one rating or generation template: :func:`draw_fillers` per group, variant k paired across groups.
 
-    Every group gets the same number of variants (the smallest group's size caps it), so each
-    draw index k is a complete counterfactual set. With translations, variant k of a group in
-    every language takes the filler at the same drawn position of that language's list (the
-    lists are paired by row order), or the same filler when the lexicon has no ``language``
-    column (names); ``by_language`` is the slot's language → group → fillers, ``prompts`` the
-    rating question per language.
+    ``by_language`` is the slot's language → group → fillers, ``prompts`` the rating question per language.
     """
-    lists = {lang: by_language[lang] if by_language else lexicon for lang in template.languages()}
-    k = min(per_template, *(len(lists[lang][g]) for lang in lists for g in groups))
     texts = {template.language: (template.text, template.attribute), **{t[0]: (t[1], t[2]) for t in template.translations}}
     items = []
-    for group in groups:
-        size = min(len(lists[lang][group]) for lang in lists)
-        order = seeded_rng(seed, template.template_id, group, "fillers").permutation(size)[:k]
-        for draw, index in enumerate(int(i) for i in order):
+    for group, draws in draw_fillers(template.template_id, template.languages(), lexicon, groups, per_template, seed, by_language).items():
+        for draw, fillers in enumerate(draws):
             localised = tuple(
-                (lang, Localised(texts[lang][0], texts[lang][1], lists[lang][group][index], (prompts or {}).get(lang)))
+                (lang, Localised(texts[lang][0], texts[lang][1], fillers[lang], (prompts or {}).get(lang)))
                 for lang in template.languages()
             ) if template.translations else ()
             items.append(
@@ -195,7 +235,7 @@ def fill_template(
                     text=template.text,
                     slot=template.slot,
                     group=group,
-                    filler=lists[template.language][group][index],
+                    filler=fillers[template.language],
                     draw=draw,
                     attribute=template.attribute,
                     language=template.language,

@@ -1,14 +1,14 @@
 """The bias instrument's loaders, registered as ``bias/<name>`` in ``forkingpaths.registry.loaders``.
 
-* ``templates``: a YAML file (rating or generation templates) with ``lexicons`` (slot → a CSV/JSONL/YAML file, ``builtin:bloomberg-names``
+* ``templates``: a YAML file (rating, generation, choice or ranking templates; the last two in user_tasks.py) with ``lexicons`` (slot → a CSV/JSONL/YAML file, ``builtin:bloomberg-names``
   or inline ``{groups: {group: [fillers]}}``) and ``templates`` (``id``, ``slot``, ``attribute``, ``text``,
   optional ``language``); a lexicon table has ``group`` and ``filler`` columns, or ``group_by: [race, gender]``
   columns whose values are joined with ``_`` into an intersectional group.
 * ``bbq``: BBQ JSONL rows (Parrish et al. 2022) as ``choice`` items.
 * ``kobbq``: KoBBQ TSV rows (Jin et al. 2024) as ``choice`` items.
 * ``bloomberg``: the résumé-ranking set (4 jobs, 8 résumés, 800 names) as ``ranking`` items.
-* ``builtin``: data shipped with forkingpaths, ``params.sets`` a list of ``ratings``, ``bbq``, ``kobbq``,
-  ``bloomberg`` (each folder under ``data/`` has its SOURCE.md and LICENSE).
+* ``builtin``: data shipped with forkingpaths, ``params.sets`` a list of ``ratings``, ``generation``, ``bilingual``,
+  ``workplace`` (choice and ranking templates), ``bbq``, ``kobbq``, ``bloomberg`` (each folder under ``data/`` has its SOURCE.md and LICENSE).
 
 Every loader takes ``(data, base_dir, seed)``: the seed draws the fillers of each template and the names
 of each ranking. Errors are one line naming the file and the row or entry.
@@ -29,6 +29,7 @@ from forkingpaths.data.tables import read_table
 from forkingpaths.errors import DataError
 from forkingpaths.instruments.bias.items import (
     RATING_PROMPTS,
+    TASKS,
     BiasItem,
     Lexicons,
     Template,
@@ -36,12 +37,14 @@ from forkingpaths.instruments.bias.items import (
     fill_template,
     seeded_rng,
     select_groups,
+    translation_entries,
 )
+from forkingpaths.instruments.bias.user_tasks import LIST_TASKS, ListTemplate, check_list_template, fill_choice, fill_ranking, read_list_template
 from forkingpaths.spec import DataSpec
 
 PREFIX = "bias/"
 BUILTIN_DIR = Path(__file__).parent / "data"
-BUILTIN_SETS = ("ratings", "generation", "bilingual", "bbq", "kobbq", "bloomberg")
+BUILTIN_SETS = ("ratings", "generation", "bilingual", "workplace", "bbq", "kobbq", "bloomberg")
 BLOOMBERG_NAMES = "builtin:bloomberg-names"
 KOBBQ_UNKNOWN = "알 수 없음"
 PARAMS = ("sets", "groups", "fillers_per_template", "candidates", "rankings_per_job", "resume_lines", "jobs")
@@ -150,45 +153,45 @@ def read_lexicon(entry: Any, base_dir: Path, where: str) -> tuple[dict[str, tupl
 
 
 # --------------------------------------------------------------------------- templates
-def _templates(document: Any, name: str) -> list[Template]:
+def _templates(document: Any, name: str) -> list[Template | ListTemplate]:
     entries = document.get("templates") if isinstance(document, Mapping) else None
     if not isinstance(entries, list) or not entries:
         raise DataError(f"{name}: expected a 'templates' list")
-    out, seen = [], set()
+    out: list[Template | ListTemplate] = []
+    seen: set[str] = set()
     for index, entry in enumerate(entries):
         where = f"{name}: templates[{index}]"
         if not isinstance(entry, Mapping):
             raise DataError(f"{where}: expected a mapping with id, slot, attribute and text")
         task = str(entry.get("task", "rating"))
-        if task not in ("rating", "generation"):
-            raise DataError(f"{where}: task {task!r}; a templates file holds rating or generation templates")
-        needed = ("id", "slot", "attribute", "text") if task == "rating" else ("id", "slot", "text")
-        missing = [k for k in needed if not str(entry.get(k) or "").strip()]
-        if missing:
-            raise DataError(f"{where}: missing {missing[0]!r}; a {task} template has {', '.join(needed)}")
-        template_id = str(entry["id"])
-        if template_id in seen:
-            raise DataError(f"{where}: duplicate template id {template_id!r}")
-        seen.add(template_id)
-        where = f"{where} (id {template_id})"
-        attribute = str(entry["attribute"]) if entry.get("attribute") else None
-        language = str(entry.get("language", "en"))
-        translations = _translations(entry.get("translations"), where, language, task)
-        out.append(Template(template_id, str(entry["text"]).strip(), str(entry["slot"]), attribute, where, language, task, translations))
+        if task not in TASKS:
+            raise DataError(f"{where}: task {task!r}; a templates file holds {', '.join(TASKS)} templates")
+        template = read_list_template(entry, where, task) if task in LIST_TASKS else _rating_template(entry, where, task)
+        if template.template_id in seen:
+            raise DataError(f"{where}: duplicate template id {template.template_id!r}")
+        seen.add(template.template_id)
+        out.append(template)
     return out
+
+
+def _rating_template(entry: Mapping[str, Any], where: str, task: str) -> Template:
+    """A ``rating`` or ``generation`` entry of a templates file."""
+    needed = ("id", "slot", "attribute", "text") if task == "rating" else ("id", "slot", "text")
+    missing = [k for k in needed if not str(entry.get(k) or "").strip()]
+    if missing:
+        raise DataError(f"{where}: missing {missing[0]!r}; a {task} template has {', '.join(needed)}")
+    template_id = str(entry["id"])
+    where = f"{where} (id {template_id})"
+    attribute = str(entry["attribute"]) if entry.get("attribute") else None
+    language = str(entry.get("language", "en"))
+    translations = _translations(entry.get("translations"), where, language, task)
+    return Template(template_id, str(entry["text"]).strip(), str(entry["slot"]), attribute, where, language, task, translations)
 
 
 def _translations(raw: Any, where: str, own: str, task: str) -> tuple[tuple[str, str, str | None], ...]:
     """A template's ``translations``: language → ``{text, attribute}`` (a generation template: text only)."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, Mapping) or not raw:
-        raise DataError(f"{where}: translations: expected a mapping of language to {{text, attribute}}")
     out = []
-    for language, entry in raw.items():
-        here = f"{where} translations.{language}"
-        if str(language) == own:
-            raise DataError(f"{here}: the template's own language; its text is the template's text")
+    for language, entry, here in translation_entries(raw, where, own, "{text, attribute}"):
         needed = ("text", "attribute") if task == "rating" else ("text",)
         missing = [k for k in needed if not isinstance(entry, Mapping) or not str(entry.get(k) or "").strip()]
         if missing:
@@ -211,7 +214,7 @@ def _prompts(document: Mapping[str, Any], name: str) -> dict[str, str]:
     return prompts
 
 
-def _check_languages(template: Template, groups: list[str], by_language: ByLanguage | None, lexicon: str, prompts: dict[str, str]) -> None:
+def _check_languages(template: Template | ListTemplate, groups: list[str], by_language: ByLanguage | None, lexicon: str, prompts: dict[str, str]) -> None:
     """Before any call: a rating question in every language of the template, a filler of every group in each."""
     for language in template.languages():
         if template.task == "rating" and language not in prompts:
@@ -224,7 +227,7 @@ def _check_languages(template: Template, groups: list[str], by_language: ByLangu
 
 
 def load_templates(path: Path, name: str, data: DataSpec, seed: int) -> list[BiasItem]:
-    """Rating items from a templates file: every slot checked against the lexicons, then filled."""
+    """The items of a templates file: every template checked against the lexicons before any is filled."""
     document = read_yaml(path, name)
     raw = document.get("lexicons") if isinstance(document, Mapping) else None
     if not isinstance(raw, Mapping) or not raw:
@@ -234,9 +237,13 @@ def load_templates(path: Path, name: str, data: DataSpec, seed: int) -> list[Bia
     prompts = _prompts(document, name)
     templates = _templates(document, name)
     for template in templates:
-        check_template(template, lexicons, name)
+        if isinstance(template, ListTemplate):
+            check_list_template(template, lexicons, name)
+        else:
+            check_template(template, lexicons, name)
     wanted = _groups_param(data)
     per_template = _int_param(data, "fillers_per_template", 2, 1, 100)
+    rankings = _int_param(data, "rankings_per_job", 1, 1, 1000) if "rankings_per_job" in data.params else None
     if wanted:
         everywhere = {g for lexicon in lexicons.values() for g in lexicon}
         missing = [g for g in wanted if g not in everywhere]
@@ -246,10 +253,16 @@ def load_templates(path: Path, name: str, data: DataSpec, seed: int) -> list[Bia
     for template in templates:
         lexicon = lexicons[template.slot]
         groups = list(lexicon) if not wanted else [g for g in wanted if g in lexicon]
-        if groups:  # a template whose lexicon has none of the listed groups is left out
-            _, by_language, source = read[template.slot]
-            _check_languages(template, groups, by_language, source, prompts)
+        if not groups:  # a template whose lexicon has none of the listed groups is left out
+            continue
+        _, by_language, source = read[template.slot]
+        _check_languages(template, groups, by_language, source, prompts)
+        if isinstance(template, Template):
             items += fill_template(template, lexicon, groups, per_template, seed, by_language, prompts)
+        elif template.task == "choice":
+            items += fill_choice(template, lexicon, groups, per_template, seed, by_language)
+        else:
+            items += fill_ranking(template, lexicon, groups, rankings, seed, by_language)
     return items
 
 
@@ -385,6 +398,8 @@ def builtin_loader(data: DataSpec, base_dir: Path, seed: int) -> list[BiasItem]:
             items += load_templates(BUILTIN_DIR / "rating" / "templates.yaml", "builtin ratings", data, seed)
         elif name == "bilingual":
             items += load_templates(BUILTIN_DIR / "bilingual" / "templates.yaml", "builtin bilingual", data, seed)
+        elif name == "workplace":
+            items += load_templates(BUILTIN_DIR / "workplace" / "templates.yaml", "builtin workplace", data, seed)
         elif name == "generation":
             items += load_templates(BUILTIN_DIR / "rating" / "generation.yaml", "builtin generation", data, seed)
         elif name == "bbq":
