@@ -21,7 +21,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from forkingpaths.errors import RunDirectoryError
-from forkingpaths.stats.uncertainty import Interval
+from forkingpaths.stats.interval import Interval
 
 SCHEMA_VERSION = 1
 Tone = Literal["good", "caution", "bad", "info"]

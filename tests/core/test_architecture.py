@@ -7,6 +7,7 @@ shadow a subpackage; the statistics are importable from ``forkingpaths.stats``.
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 import re
 from pathlib import Path
@@ -87,3 +88,43 @@ def test_the_command_line_starts_without_the_numeric_stack() -> None:
     probe = "import sys, forkingpaths.cli; print(sorted(m for m in ('numpy', 'scipy', 'pandas') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_run_sends_its_first_request_before_importing_scipy_or_statsmodels(tmp_path: Path) -> None:
+    """Start-up to the first request: the analysis stack is imported only after the requests (docs/performance.md)."""
+    import subprocess
+    import sys
+
+    items = tmp_path / "items.jsonl"
+    items.write_text(
+        '{"id": "q1", "question": "What is 2+2?", "options": ["3", "4", "5", "6"], "gold": 1}\n'
+        '{"id": "q2", "question": "What is 3+3?", "options": ["5", "6", "7", "8"], "gold": 1}\n',
+        encoding="utf-8",
+    )
+    spec = {
+        "name": "first-request",
+        "instrument": {"name": "mcq", "params": {"elicitation": "letter"}},
+        "data": {"loader": "tidy", "path": str(items), "params": {"gold_format": "index"}},
+        "models": ["scripted:0"],
+        "output_dir": str(tmp_path / "runs"),
+    }
+    probe = f"""
+import json, sys
+import forkingpaths
+from forkingpaths import registry
+from tests.contract import scripted
+registry.register_backend("scripted", scripted.FAMILY, "scripted answers for tests", replace=True)
+seen = []
+original = scripted.ScriptedBackend.complete
+async def complete(self, request):
+    if not seen:
+        seen.append(sorted(m for m in ("scipy", "scipy.stats", "statsmodels") if m in sys.modules))
+    return await original(self, request)
+scripted.ScriptedBackend.complete = complete
+forkingpaths.run(forkingpaths.parse_spec({spec!r}), forkingpaths.RunOptions(cache_dir={str(tmp_path / "cache")!r}))
+print(json.dumps({{"at_first_request": seen[0], "after_the_run": "scipy.stats" in sys.modules}}))
+"""
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, cwd=root, check=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result == {"at_first_request": [], "after_the_run": True}

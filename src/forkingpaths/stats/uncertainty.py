@@ -9,13 +9,15 @@ between groups measured on the same items keep their pairing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
+
+from forkingpaths.stats.interval import Interval
 
 __all__ = [
     "FEW_CLUSTERS",
@@ -47,26 +49,6 @@ Statistic = Callable[..., Any]
 
 # Resampling is done in blocks of at most this many drawn values, to bound memory.
 _BLOCK_VALUES = 1 << 22
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A point estimate with a two-sided confidence interval and the method that produced it.
-
-    ``se`` is the standard error the interval was built from, when there is one (``None``
-    for intervals such as Wilson's that are not "estimate ± z·se").
-    """
-
-    estimate: float
-    lower: float
-    upper: float
-    method: str
-    level: float = 0.95
-    se: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict of the fields, ready for JSON."""
-        return asdict(self)
 
 
 # ---------------------------------------------------------------------------- validation
