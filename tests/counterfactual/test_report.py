@@ -77,3 +77,15 @@ def test_gap_matrix_cells_escape_labels_mark_the_band_and_the_verdict() -> None:
     assert all(WITHIN in body for body in by_pair["/gaps/1"])  # |−0.05| inside the band ±0.1: grey
     assert not any(WITHIN in body for body in by_pair["/gaps/2"]) and "+0.12" in "".join(by_pair["/gaps/2"]) and "-0.12" in "".join(by_pair["/gaps/2"])
     assert "C − B: -0.120 [-0.250, 0.010]" in chart  # the mirrored cell's interval is mirrored
+
+
+def test_gap_matrix_leaves_a_pair_never_shown_together_empty() -> None:
+    """Rankings of a subset of the groups may never show two groups together: no gap record, an empty cell."""
+    gaps = [
+        {"a": "A", "b": "B", "estimate": 0.30, "lower": 0.2, "upper": 0.4, "verdict": "within noise", "noise_bound": 0.5},
+        {"a": "B", "b": "C", "estimate": 0.10, "lower": 0.0, "upper": 0.2, "verdict": "within noise", "noise_bound": 0.5},
+    ]  # no A–C record
+    chart = str(gap_matrix(Results({"gaps": gaps}), "test"))
+    cells = re.findall(r'<g class="mark" data-path="(/gaps/\d)">', chart)
+    assert sorted(cells) == ["/gaps/0", "/gaps/0", "/gaps/1", "/gaps/1"]  # A–C and C–A have no mark
+    assert chart.count(">–</text>") == 2 and "never shown together" in chart

@@ -81,6 +81,10 @@ def gap_matrix(part: Results, label: str) -> Markup | None:
             if a == b:
                 body.append(svg.element("rect", x=x, y=y, width=cell - 2, height=cell - 2, fill="#ffffff", stroke=svg.GRID))
                 continue
+            if (a, b) not in lookup:  # e.g. rankings that show a subset of the groups never showed these two together
+                body.append(svg.element("rect", x=x, y=y, width=cell - 2, height=cell - 2, fill="#ffffff", stroke=svg.GRID))
+                body.append(svg.text(x + cell / 2 - 1, y + cell / 2 + 3, "–", text_anchor="middle", fill=svg.MUTED, font_size=10))
+                continue
             i, sign = lookup[(a, b)]
             gap = gaps[i]
             value = sign * gap["estimate"]
@@ -97,7 +101,7 @@ def gap_matrix(part: Results, label: str) -> Markup | None:
     bottom = top + cell * len(groups) + 22
     band = "no control gaps: no band" if noise is None else f"control band ±{noise:.3f} (grey: |gap| inside it)"
     body.append(svg.text(left, bottom, band, fill=svg.MUTED, font_size=11))
-    body.append(svg.text(left, bottom + 16, "outlined: beyond noise; orange: row group above column group, blue: below", fill=svg.MUTED, font_size=11))
+    body.append(svg.text(left, bottom + 16, "outlined: beyond noise; orange: row group above column group, blue: below; –: the two groups never shown together", fill=svg.MUTED, font_size=11))
     width = max(left + cell * len(groups) + 20, left + 460)
     return svg.figure("".join(body), width, bottom + 26, f"{label}: gap matrix")
 
