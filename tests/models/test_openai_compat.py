@@ -22,7 +22,7 @@ import pytest
 
 from forkingpaths.models.base import Message, PermanentBackendError, Request, TransientBackendError
 from forkingpaths.models.llamacpp import LlamaCppBackend
-from forkingpaths.models.openai_compat import OpenAICompatBackend, _match
+from forkingpaths.models.openai_compat import OpenAICompatBackend, _label_lookup
 from forkingpaths.execution.executor import AsyncioExecutor, Job, RetryPolicy, execute
 from forkingpaths.models.base import BackendSettings
 from forkingpaths.models.registry import backend_factory
@@ -322,6 +322,11 @@ async def test_timeout_is_transient(fault_server: FaultServer) -> None:
     with pytest.raises(TransientBackendError):
         await backend.complete(Request("generate", AGREEMENT_PROMPTS[2]))
     await backend.aclose()
+
+
+def _match(token: str, labels: tuple[str, ...]) -> str | None:
+    """The label a top-k token stands for, as ``_choice_logprobs`` reads it."""
+    return _label_lookup(labels).get(token.strip())
 
 
 def test_top_k_token_matching_rule() -> None:

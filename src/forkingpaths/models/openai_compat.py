@@ -432,11 +432,6 @@ def _label_lookup(labels: tuple[str, ...]) -> dict[str, str]:
     return lookup
 
 
-def _match(token: str, labels: tuple[str, ...]) -> str | None:
-    """The label a top-k token stands for (see ``_choice_logprobs``), or ``None``."""
-    return _label_lookup(labels).get(token.strip())
-
-
 _REFERENCE = re.compile(r"^(?P<model>[^@\s]+)(?:@(?P<url>https?://[^@\s]+))?$")
 PROBE_TIMEOUT_S = 10.0
 #: ``;key=value`` options after a reference, and what each accepts.

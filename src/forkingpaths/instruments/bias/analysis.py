@@ -47,6 +47,8 @@ def _prepared(trials: pd.DataFrame, spec: Spec) -> tuple[pd.DataFrame, list[str]
 
 #: Trials are matched across controls on these columns (the same variant, format and repeat).
 MATCH = ["model", "item_id", "format_key", "repeat"]
+#: The columns that make one counterfactual set: the variants of a template that differ only in the group.
+COUNTERFACTUAL_SET = ["model", "template_id", "draw", "format_key", "repeat"]
 
 
 def _changed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -63,7 +65,7 @@ def _distances(base: pd.DataFrame, keys: list[str], task: str, level: float, n_r
 
 def _rating(frame: pd.DataFrame, task: str, level: float, n_resamples: int, seed: int) -> dict[str, Any]:
     base = frame[frame["control"] == "none"]
-    keys = ["model", "template_id", "draw", "format_key", "repeat"]
+    keys = COUNTERFACTUAL_SET
     wide = base.pivot_table(index=keys, columns="group", values="score", aggfunc="first")
     templates = wide.index.get_level_values("template_id").to_numpy()
     gaps = scores.paired_gaps(wide, templates, level, n_resamples, seed)
@@ -187,7 +189,7 @@ def _choice(frame: pd.DataFrame, items: dict[str, BiasItem], level: float, n_res
                    else scores.beyond_noise(result[score], noise.get(str(context), [])))
         rows.append({"category": category, "context": context, **result, "score": score, "skipped": skipped, "noise": verdict})
     grouped = base[base["group"].notna()] if "group" in base.columns else base.iloc[:0]
-    swaps = _swap_flips(grouped, ["model", "template_id", "draw", "format_key", "repeat"], "chosen", level) if not grouped.empty else None
+    swaps = _swap_flips(grouped, COUNTERFACTUAL_SET, "chosen", level) if not grouped.empty else None
     return {"bbq": rows, "control_shifts": noise, "flips": {"counterfactual": swaps, "controls": _control_flips(frame, "chosen", level)}}
 
 
@@ -222,7 +224,7 @@ def _ranking(frame: pd.DataFrame, level: float, n_resamples: int, seed: int) -> 
 def _similarity(frame: pd.DataFrame, level: float) -> dict[str, Any]:
     """Counterfactual-pair response similarity against the controls' (similarity.py)."""
     base = frame[frame["control"] == "none"]
-    return similarity.similarity_analysis(base, _changed(frame), ["model", "template_id", "draw", "format_key", "repeat"], MATCH, level)
+    return similarity.similarity_analysis(base, _changed(frame), COUNTERFACTUAL_SET, MATCH, level)
 
 
 def analyse_frame(frame: pd.DataFrame, items: list[BiasItem], level: float, n_resamples: int, seed: int, scorer: str = "lexicon") -> dict[str, Any]:
